@@ -1,0 +1,10 @@
+"""mirtron_tools: find mirtrons and pre-miRNAs with an attention LSTM.
+
+The version has one source, the installed package metadata (setup.cfg).
+"""
+from importlib.metadata import PackageNotFoundError, version as _version
+
+try:
+    __version__ = _version("mirtron_tools")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"

@@ -1,0 +1,1 @@
+"""Command-line entry points: argparse only; the work happens in the library."""

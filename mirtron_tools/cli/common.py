@@ -1,0 +1,165 @@
+"""Shared options, logging, progress and the one error boundary of every mt-* command."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+import time
+import warnings
+from typing import Callable, Iterator, Sequence
+
+from .. import __version__
+from ..errors import MirtronError
+
+logger = logging.getLogger("mirtron_tools")
+
+
+def base_parser(prog: str, description: str, epilog: str | None = None) -> argparse.ArgumentParser:
+    """A parser with the options every command has: --version, --quiet, --verbose, --debug."""
+    parser = argparse.ArgumentParser(prog=prog, description=description, epilog=epilog,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    group = parser.add_argument_group("messages")
+    noise = group.add_mutually_exclusive_group()
+    noise.add_argument("-q", "--quiet", action="store_true", help="print only warnings and errors")
+    noise.add_argument("-v", "--verbose", action="store_true", help="print debugging messages")
+    group.add_argument("--debug", action="store_true",
+                       help="show tracebacks and TensorFlow's own messages")
+    return parser
+
+
+def add_threads(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-t", "--threads", type=positive_int, default=1, metavar="N",
+                        help="worker processes / threads to use (default: %(default)s)")
+
+
+def add_seed(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=None, metavar="INT",
+                        help="seed every random generator and make TensorFlow deterministic")
+
+
+def add_model(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-m", "--model", default=None, metavar="NAME|FILE",
+                        help="bundled model name or .keras file (default: the bundled human_mirtron model)")
+
+
+def add_length_limit(parser: argparse.ArgumentParser) -> None:
+    from ..encoding import DEFAULT_MAX_LENGTH
+
+    parser.add_argument("--max-length", type=positive_int, default=DEFAULT_MAX_LENGTH, metavar="NT",
+                        help="longest hairpin accepted (default: %(default)s nt)")
+    parser.add_argument("--skip-long", action="store_true",
+                        help="skip longer sequences with a warning instead of stopping with an error")
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text}")
+    return value
+
+
+def probability(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text}")
+    return value
+
+
+def configure_logging(prog: str, quiet: bool, verbose: bool) -> None:
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"{prog}: %(message)s"))
+    root = logging.getLogger("mirtron_tools")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+@contextlib.contextmanager
+def _stderr_silenced(active: bool) -> Iterator[None]:
+    """Silence file descriptor 2 (C++ start-up messages of TensorFlow bypass Python logging)."""
+    if not active:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def load_tensorflow(debug: bool = False, threads: int | None = None) -> None:
+    """Import TensorFlow and Keras without their start-up noise (unless --debug)."""
+    if not debug:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        warnings.filterwarnings("ignore", module="keras")
+    with _stderr_silenced(not debug):
+        import keras  # noqa: F401
+        import tensorflow as tf
+
+        if threads:
+            with contextlib.suppress(RuntimeError):  # already initialised: keep its setting
+                tf.config.threading.set_intra_op_parallelism_threads(threads)
+                tf.config.threading.set_inter_op_parallelism_threads(threads)
+    if not debug:
+        tf.get_logger().setLevel(logging.ERROR)
+
+
+class Progress:
+    """Progress on stderr: a live counter on a terminal, one log line per stage otherwise."""
+
+    def __init__(self, label: str, total: int | None, quiet: bool = False):
+        self.label, self.total, self.done = label, total, 0
+        self.live = not quiet and sys.stderr.isatty()
+        self.quiet = quiet
+        self.started = time.monotonic()
+        self.last_draw = 0.0
+        if not quiet and not self.live:
+            logger.info("%s: %s", label, f"{total} to do" if total is not None else "started")
+
+    def __call__(self, count: int = 1) -> None:
+        self.done += count
+        now = time.monotonic()
+        if self.live and now - self.last_draw > 0.2:
+            self.last_draw = now
+            total = f"/{self.total}" if self.total is not None else ""
+            sys.stderr.write(f"\r{self.label}: {self.done}{total}")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        elapsed = time.monotonic() - self.started
+        if self.live:
+            sys.stderr.write("\r\033[K")
+        if not self.quiet:
+            logger.info("%s: %d done in %.1f s", self.label, self.done, elapsed)
+
+
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
+        execute: Callable[[argparse.Namespace], int | None]) -> int:
+    """Parse, configure logging and run ``execute``; the one error boundary of a command.
+
+    MirtronError and OSError become one line ``prog: error: ...`` on stderr and exit status 1;
+    usage errors exit 2 (argparse); tracebacks only with --debug.
+    """
+    args = parser.parse_args(argv)
+    configure_logging(parser.prog, args.quiet, args.verbose)
+    try:
+        return int(execute(args) or 0)
+    except (MirtronError, OSError) as error:
+        if args.debug:
+            raise
+        message = str(error)
+        if isinstance(error, OSError) and error.filename and str(error.filename) not in message:
+            message = f"{error.filename}: {message}"
+        sys.stderr.write(f"{parser.prog}: error: {message}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{parser.prog}: interrupted\n")
+        return 130

@@ -1,0 +1,140 @@
+"""mt-predict: score hairpins (FASTA or mt-encode NPZ) with a bundled or trained model."""
+from __future__ import annotations
+
+import argparse
+import itertools
+import logging
+from typing import Iterator, Sequence
+
+from . import common
+
+logger = logging.getLogger("mirtron_tools.predict")
+
+DESCRIPTION = """\
+Score hairpins with a model: the bundled human mirtron model unless --model names another
+bundled model or a .keras file from mt-train. FASTA input is folded on the fly in chunks, so
+memory does not grow with the number of sequences."""
+
+EPILOG = """\
+output (TSV, input order):
+  id, length, probability, call   call = the model's positive class (e.g. 'mirtron') when
+                                  probability >= threshold (the manifest's, or --threshold),
+                                  'other' otherwise
+
+examples:
+  mt-predict hairpins.fa -o calls.tsv
+  mt-predict --model my.keras hairpins.npz -o - --labels truth.tsv --metrics eval.tsv"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = common.base_parser("mt-predict", DESCRIPTION, EPILOG)
+    parser.add_argument("input", metavar="FASTA|NPZ", help="hairpins: FASTA (plain/gzip, '-' = stdin) or mt-encode NPZ")
+    parser.add_argument("-o", "--output", required=True, metavar="TSV", help="predictions ('-' = stdout)")
+    common.add_model(parser)
+    parser.add_argument("--threshold", type=common.probability, default=None,
+                        help="call threshold (default: the one chosen on validation data, from the manifest)")
+    evaluation = parser.add_argument_group("evaluation")
+    evaluation.add_argument("--labels", metavar="TSV", help="id<TAB>label: report AUC, AUPR, F1, MCC, ...")
+    evaluation.add_argument("--metrics", metavar="TSV", help="write those metrics to a table as well")
+    tuning = parser.add_argument_group("throughput")
+    tuning.add_argument("--batch-size", type=common.positive_int, default=256, help="(default: %(default)s)")
+    tuning.add_argument("--chunk-size", type=common.positive_int, default=4096,
+                        help="hairpins folded and scored per chunk (default: %(default)s)")
+    common.add_threads(tuning)
+    common.add_length_limit(parser)
+    return parser
+
+
+def _chunks(args: argparse.Namespace, stats) -> Iterator:
+    """Encoded chunks of the input, in order (FASTA folded chunk by chunk)."""
+    from ..encoding import encode_sequences
+    from ..io.encoded import read_encoded
+    from ..io.fasta import iter_hairpins
+    from ..io.npz import looks_like_npz
+
+    if looks_like_npz(args.input):
+        encoded = read_encoded(args.input)
+        for start in range(0, len(encoded), args.chunk_size):
+            yield encoded.subset(range(start, min(start + args.chunk_size, len(encoded))))
+        return
+    records = iter_hairpins(args.input, args.max_length, args.skip_long, stats)
+    while chunk := list(itertools.islice(records, args.chunk_size)):
+        yield encode_sequences([record.identifier for record in chunk], [record.sequence for record in chunk],
+                               threads=args.threads, max_length=args.max_length)
+
+
+def execute(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..errors import InputError
+    from ..io.atomic import atomic_text, check_writable
+    from ..io.fasta import HairpinStats
+    from ..io.model import read_manifest, resolve_model
+    from ..io.tsv import read_labels, write_table
+    from .encode import report_stats
+
+    check_writable(args.output)
+    if args.metrics:
+        check_writable(args.metrics)
+    if args.metrics and not args.labels:
+        raise InputError(args.metrics, "--metrics needs --labels")
+    model_path = resolve_model(args.model)
+    manifest = read_manifest(model_path)
+    truth = read_labels(args.labels) if args.labels else None
+    threshold = args.threshold if args.threshold is not None else float(manifest["threshold"])
+    positive_call = manifest.get("positive_class", "positive")
+
+    common.load_tensorflow(args.debug, args.threads)
+    from ..encoding import model_inputs
+    from ..io.model import load_model
+    from ..prediction import check_inputs, predict_arrays
+
+    model, manifest = load_model(model_path)
+    logger.info("model %s (task %s, threshold %.3f)", model_path.name, manifest.get("task"), threshold)
+    stats = HairpinStats()
+    progress = common.Progress("scoring", None, args.quiet)
+    seen_ids, scored_ids, scores = set(), [], []
+    with atomic_text(args.output) as stream:
+        stream.write("id\tlength\tprobability\tcall\n")
+        for chunk in _chunks(args, stats):
+            arrays = model_inputs(chunk)
+            check_inputs(manifest, arrays[0].shape[1], args.input)
+            probabilities = predict_arrays(model, arrays, args.batch_size)
+            for identifier, sequence, probability in zip(chunk.ids, chunk.sequences, probabilities):
+                call = positive_call if probability >= threshold else "other"
+                stream.write(f"{identifier}\t{len(sequence)}\t{probability:.4f}\t{call}\n")
+            if truth is not None:
+                seen_ids.update(chunk.ids)
+                keep = [row for row, identifier in enumerate(chunk.ids) if identifier in truth]
+                scored_ids.extend(chunk.ids[row] for row in keep)
+                scores.extend(float(probabilities[row]) for row in keep)
+            progress(len(chunk))
+        if progress.done == 0:
+            raise InputError(args.input, "no sequences to score")
+        if truth is not None:
+            unknown = [identifier for identifier in truth if identifier not in seen_ids]
+            if unknown:  # raised inside the block, so no prediction file is left behind
+                raise InputError(args.labels, f"{len(unknown)} labelled id(s) are not in the input: "
+                                 + ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else ""))
+    progress.close()
+    report_stats(args.input, stats)
+
+    if truth is not None:
+        from ..metrics import METRIC_NAMES, evaluate
+
+        labels = np.array([truth[identifier] for identifier in scored_ids], dtype=int)
+        result = evaluate(labels, np.array(scores), threshold)
+        logger.info("evaluation on %d labelled hairpins: %s", len(labels),
+                    ", ".join(f"{name} {result[name]:.3f}" for name in METRIC_NAMES))
+        if args.metrics:
+            write_table(args.metrics, ["n", "threshold", *METRIC_NAMES],
+                        [[len(labels), f"{threshold:.4f}", *(f"{result[name]:.4f}" for name in METRIC_NAMES)]])
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return common.run(build_parser(), argv, execute)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,194 @@
+"""mt-train: fit the attention LSTM on labelled encoded hairpins; write a model with manifest."""
+from __future__ import annotations
+
+import argparse
+import datetime
+import logging
+from pathlib import Path
+from typing import Sequence
+
+from . import common
+
+logger = logging.getLogger("mirtron_tools.train")
+
+DESCRIPTION = """\
+Train the bidirectional LSTM with attention on encoded hairpins (mt-encode output).
+
+Labels come from --positive/--negative NPZ files, or from one --encoded NPZ plus a --labels
+TSV (id<TAB>label; 1/0, true/false, mirtron/canonical, positive/negative). A stratified
+validation split drives early stopping and the decision threshold (the one with the best F1),
+and class weights balance the classes."""
+
+EPILOG = """\
+outputs:
+  MODEL.keras        the model, with a manifest (threshold, metrics, seed, data sha256, versions)
+  MODEL.metrics.tsv  validation metrics (and per-fold metrics with --folds)
+  MODEL.curves.png   ROC and precision-recall curves
+
+example:
+  mt-train --positive mirtrons.npz --negative canonical.npz -o my.keras --seed 1 --folds 5"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = common.base_parser("mt-train", DESCRIPTION, EPILOG)
+    data = parser.add_argument_group("training data")
+    data.add_argument("--positive", nargs="+", default=[], metavar="NPZ", help="encoded positive hairpins")
+    data.add_argument("--negative", nargs="+", default=[], metavar="NPZ", help="encoded negative hairpins")
+    data.add_argument("--encoded", metavar="NPZ", help="encoded hairpins labelled by --labels")
+    data.add_argument("--labels", metavar="TSV", help="id<TAB>label for --encoded")
+    data.add_argument("--task", default="mirtron", choices=("mirtron", "premirna"),
+                      help="what the positive class is, recorded in the manifest (default: %(default)s)")
+    out = parser.add_argument_group("outputs")
+    out.add_argument("-o", "--output", required=True, metavar="MODEL.keras", help="model file to write")
+    out.add_argument("--metrics", metavar="TSV", help="metrics table (default: MODEL.metrics.tsv)")
+    out.add_argument("--plots", metavar="PNG", help="ROC + PR figure (default: MODEL.curves.png)")
+    fitting = parser.add_argument_group("fitting")
+    common.add_seed(fitting)
+    fitting.add_argument("--folds", type=int, default=0, metavar="K",
+                         help="also run stratified K-fold cross-validation (K >= 2)")
+    fitting.add_argument("--epochs", type=common.positive_int, default=60, help="most epochs (default: %(default)s)")
+    fitting.add_argument("--patience", type=common.positive_int, default=10,
+                         help="epochs without validation improvement before stopping (default: %(default)s)")
+    fitting.add_argument("--batch-size", type=common.positive_int, default=32, help="(default: %(default)s)")
+    fitting.add_argument("--learning-rate", type=float, default=2e-3, help="Adam step size (default: %(default)s)")
+    fitting.add_argument("--validation-fraction", type=float, default=0.15,
+                         help="share of each class held out for early stopping (default: %(default)s)")
+    fitting.add_argument("--lstm-units", type=common.positive_int, default=48,
+                         help="LSTM units per direction (default: %(default)s)")
+    fitting.add_argument("--attention-units", type=common.positive_int, default=32, help="(default: %(default)s)")
+    fitting.add_argument("--dropout", type=float, default=0.25, help="(default: %(default)s)")
+    common.add_threads(fitting)
+    return parser
+
+
+def _outputs(args: argparse.Namespace) -> tuple[Path, Path, Path]:
+    model_path = Path(args.output)
+    stem = model_path.with_suffix("") if model_path.suffix == ".keras" else model_path
+    return (model_path, Path(args.metrics or f"{stem}.metrics.tsv"), Path(args.plots or f"{stem}.curves.png"))
+
+
+def load_training_data(args: argparse.Namespace):
+    """(encoded set, labels, description of the sources) from the command's data options."""
+    from ..errors import InputError
+    from ..io.encoded import read_encoded
+    from ..io.tsv import read_labels
+    from ..datasets import labelled_union, labels_for
+
+    if args.encoded or args.labels:
+        if not (args.encoded and args.labels) or args.positive or args.negative:
+            raise InputError("mt-train", "give --encoded with --labels, or --positive with --negative")
+        encoded = read_encoded(args.encoded)
+        rows, labels = labels_for(encoded, read_labels(args.labels), args.labels)
+        if len(rows) < len(encoded):
+            logger.warning("%s: %d hairpin(s) have no label and are not used", args.encoded, len(encoded) - len(rows))
+        encoded = encoded.subset(rows)
+        sources = {"encoded": Path(args.encoded).name, "labels": Path(args.labels).name}
+    else:
+        if not args.positive or not args.negative:
+            raise InputError("mt-train", "give both --positive and --negative (or --encoded with --labels)")
+        encoded, labels, dropped = labelled_union([(path, read_encoded(path)) for path in args.positive],
+                                                  [(path, read_encoded(path)) for path in args.negative])
+        if dropped:
+            logger.warning("dropped %d hairpin(s) whose identical sequence is labelled both ways: %s",
+                           len(dropped), ", ".join(dropped[:5]) + (" ..." if len(dropped) > 5 else ""))
+        sources = {"positive": [Path(path).name for path in args.positive],
+                   "negative": [Path(path).name for path in args.negative]}
+    for value, name in ((1, "positive"), (0, "negative")):
+        if int((labels == value).sum()) < 2:
+            raise InputError(args.encoded or "mt-train", f"need at least 2 {name} hairpins to train")
+    return encoded, labels, sources
+
+
+def execute(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..errors import InputError
+    from ..io.atomic import atomic_path, check_writable
+    from ..io.tsv import write_table
+
+    model_path, metrics_path, plot_path = _outputs(args)
+    for path in (model_path, metrics_path, plot_path):
+        check_writable(path)
+    if args.folds and args.folds < 2:
+        raise InputError("mt-train", "--folds needs K >= 2")
+    encoded, labels, sources = load_training_data(args)
+    logger.info("training on %d hairpins: %d positive, %d negative", len(labels), int(labels.sum()),
+                int((labels == 0).sum()))
+    if args.seed is None:
+        logger.warning("no --seed given: this run cannot be reproduced exactly")
+
+    common.load_tensorflow(args.debug, args.threads)
+    from .. import metrics as metric_functions
+    from ..encoding import CHANNELS, ENCODING_FORMAT_VERSION, model_inputs
+    from ..io.model import save_model
+    from ..model import Architecture
+    from ..plots import curves_figure, save_figure
+    from ..prediction import predict_arrays
+    from ..training import TrainingConfig, cross_validate, data_sha256, fit, set_seed, software_versions
+
+    config = TrainingConfig(
+        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, patience=args.patience,
+        validation_fraction=args.validation_fraction, seed=args.seed,
+        architecture=Architecture(lstm_units=args.lstm_units, attention_units=args.attention_units,
+                                  dropout=args.dropout))
+    arrays = model_inputs(encoded)
+    rows, curves = [], {}
+    if args.folds:
+        fold_results, out_of_fold = cross_validate(
+            arrays, labels, config, args.folds,
+            on_fold=lambda fold, result: logger.info("fold %d/%d: AUC %.3f F1 %.3f", fold + 1, args.folds,
+                                                     result["auc"], result["f1"]))
+        rows.extend(["fold", result["fold"], result["n"], f"{result['threshold']:.4f}",
+                     *(f"{result[name]:.4f}" for name in metric_functions.METRIC_NAMES)] for result in fold_results)
+        pooled = metric_functions.evaluate(labels, out_of_fold, float(np.median([r["threshold"] for r in fold_results])))
+        rows.append(["cross_validation_pooled", "all", len(labels), "median",
+                     *(f"{pooled[name]:.4f}" for name in metric_functions.METRIC_NAMES)])
+        curves[f"{args.folds}-fold CV"] = (labels, out_of_fold)
+
+    set_seed(args.seed)
+    progress = common.Progress("training epochs", args.epochs, args.quiet)
+    result = fit(arrays, labels, config, on_epoch=lambda epoch, logs: progress(1))
+    progress.close()
+    validation = result.validation_metrics
+    logger.info("stopped after %d epochs; validation AUC %.3f, F1 %.3f at threshold %.3f", result.epochs_run,
+                validation["auc"], validation["f1"], result.threshold)
+    rows.append(["validation", "-", "-", f"{result.threshold:.4f}",
+                 *(f"{validation[name]:.4f}" for name in metric_functions.METRIC_NAMES)])
+    # Curves of the final model on its own validation split (recomputed to draw them).
+    from ..training import stratified_split
+
+    _, validation_rows = stratified_split(labels, config.validation_fraction, np.random.default_rng(config.seed))
+    curves["validation"] = (labels[validation_rows],
+                            predict_arrays(result.model, [arrays[row] for row in validation_rows]))
+
+    manifest = {
+        "task": args.task,
+        "positive_class": args.task,
+        "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "encoding_format_version": ENCODING_FORMAT_VERSION,
+        "channels": list(CHANNELS),
+        "coverage": None,
+        "max_length": int(encoded.max_length),
+        "threshold": float(result.threshold),
+        "seed": args.seed,
+        "training_data": {"sources": sources, "sha256": data_sha256(arrays, labels),
+                          "n_positive": int(labels.sum()), "n_negative": int((labels == 0).sum())},
+        "training": {**config.to_dict(), "epochs_run": result.epochs_run},
+        "metrics": {"validation": validation,
+                    **({"cross_validation_pooled": pooled} if args.folds else {})},
+        "versions": software_versions(),
+    }
+    save_model(result.model, model_path, manifest)
+    write_table(metrics_path, ["split", "fold", "n", "threshold", *metric_functions.METRIC_NAMES], rows)
+    with atomic_path(plot_path, suffix=".png") as temporary:
+        save_figure(curves_figure(curves, title=f"mt-train: {model_path.name}"), temporary)
+    logger.info("wrote %s, %s and %s", model_path, metrics_path, plot_path)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return common.run(build_parser(), argv, execute)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

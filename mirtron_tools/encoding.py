@@ -1,0 +1,231 @@
+"""Sequence + ViennaRNA secondary structure -> arrays (pure functions, no file access).
+
+Per position the model sees 7 channels: one-hot A, C, G, U (all zero for N and other IUPAC
+ambiguity codes), then the dot-bracket state: paired with a downstream base ``(``, paired with
+an upstream base ``)``, unpaired ``.``. Padding positions are all zero, which the model masks.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import sys
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+ENCODED_KIND = "mirtron_tools.encoded"
+#: Bump when the meaning or layout of the encoded arrays changes; models record it.
+ENCODING_FORMAT_VERSION = 1
+CHANNELS: tuple[str, ...] = ("A", "C", "G", "U", "paired_open", "paired_close", "unpaired")
+NUCLEOTIDE_CHANNELS = 4
+DEFAULT_MAX_LENGTH = 200
+
+_NUCLEOTIDE_INDEX = np.full(256, -1, dtype=np.int8)
+for _index, _letter in enumerate("ACGU"):
+    _NUCLEOTIDE_INDEX[ord(_letter)] = _index
+_STRUCTURE_INDEX = np.full(256, -1, dtype=np.int8)
+for _index, _letter in enumerate("()."):
+    _STRUCTURE_INDEX[ord(_letter)] = _index + NUCLEOTIDE_CHANNELS
+_FOLDABLE = str.maketrans({letter: "N" for letter in "RYKMSWBDHV"})
+
+
+def fold(sequence: str) -> tuple[str, float]:
+    """Minimum free energy structure (dot-bracket) and its energy in kcal/mol (ViennaRNA)."""
+    import RNA
+
+    structure, energy = RNA.fold(sequence.translate(_FOLDABLE))
+    return structure, float(energy)
+
+
+def fold_many(
+    sequences: Sequence[str],
+    threads: int = 1,
+    progress: Callable[[int], None] | None = None,
+    chunk_size: int = 32,
+) -> list[tuple[str, float]]:
+    """Fold every sequence, in a process pool when ``threads`` > 1; order is kept."""
+    results: list[tuple[str, float]] = []
+    if threads <= 1 or len(sequences) < 2 * chunk_size:
+        for sequence in sequences:
+            results.append(fold(sequence))
+            if progress:
+                progress(1)
+        return results
+    # Forking a process that has TensorFlow loaded can deadlock; spawn then.
+    method = "spawn" if "tensorflow" in sys.modules else "fork"
+    with multiprocessing.get_context(method).Pool(threads) as pool:
+        for result in pool.imap(fold, sequences, chunksize=chunk_size):
+            results.append(result)
+            if progress:
+                progress(1)
+    return results
+
+
+def count_ambiguous(sequence: str) -> int:
+    """Number of positions that are not A, C, G or U."""
+    return sum(1 for letter in sequence if letter not in "ACGU")
+
+
+def one_hot(sequence: str, structure: str, length: int | None = None) -> np.ndarray:
+    """Encode one hairpin as a ``(length, 7)`` uint8 array, zero-padded past its end."""
+    size = len(sequence) if length is None else length
+    if len(structure) != len(sequence):
+        raise ValueError("sequence and structure differ in length")
+    if len(sequence) > size:
+        raise ValueError(f"sequence of {len(sequence)} nt does not fit in {size} positions")
+    array = np.zeros((size, len(CHANNELS)), dtype=np.uint8)
+    positions = np.arange(len(sequence))
+    nucleotides = _NUCLEOTIDE_INDEX[np.frombuffer(sequence.encode("ascii"), dtype=np.uint8)]
+    known = nucleotides >= 0
+    array[positions[known], nucleotides[known]] = 1
+    states = _STRUCTURE_INDEX[np.frombuffer(structure.encode("ascii"), dtype=np.uint8)]
+    array[positions, states] = 1
+    return array
+
+
+def one_hot_batch(sequences: Sequence[str], structures: Sequence[str], length: int | None = None) -> np.ndarray:
+    """Encode many hairpins as ``(n, length, 7)`` uint8; ``length`` defaults to the longest."""
+    size = max((len(sequence) for sequence in sequences), default=0) if length is None else length
+    batch = np.zeros((len(sequences), size, len(CHANNELS)), dtype=np.uint8)
+    for row, (sequence, structure) in enumerate(zip(sequences, structures)):
+        batch[row, : len(sequence)] = one_hot(sequence, structure)
+    return batch
+
+
+def decode_one_hot(array: np.ndarray) -> tuple[str, str]:
+    """Inverse of :func:`one_hot`: ``(sequence, structure)``, unknown bases as N, padding dropped."""
+    occupied = array.any(axis=1)
+    length = int(occupied.nonzero()[0].max()) + 1 if occupied.any() else 0
+    sequence = []
+    structure = []
+    for position in range(length):
+        nucleotide = array[position, :NUCLEOTIDE_CHANNELS]
+        sequence.append("ACGU"[int(nucleotide.argmax())] if nucleotide.any() else "N")
+        structure.append("()."[int(array[position, NUCLEOTIDE_CHANNELS:].argmax())])
+    return "".join(sequence), "".join(structure)
+
+
+@dataclass
+class EncodedSet:
+    """Hairpins with their structures, in input order.
+
+    ``annotations`` holds optional per-record columns (genomic coordinates, host gene, ...),
+    each a 1-D array as long as ``ids``; they travel in the NPZ and the TSV sidecar.
+    """
+
+    ids: list[str]
+    sequences: list[str]
+    structures: list[str]
+    mfe: np.ndarray
+    max_length: int = DEFAULT_MAX_LENGTH
+    annotations: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.array([len(sequence) for sequence in self.sequences], dtype=np.int32)
+
+    def subset(self, rows: Sequence[int] | np.ndarray) -> "EncodedSet":
+        rows = list(np.asarray(rows, dtype=int))
+        return EncodedSet(
+            ids=[self.ids[row] for row in rows],
+            sequences=[self.sequences[row] for row in rows],
+            structures=[self.structures[row] for row in rows],
+            mfe=self.mfe[rows],
+            max_length=self.max_length,
+            annotations={key: value[rows] for key, value in self.annotations.items()},
+        )
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        arrays = {
+            "ids": np.array(self.ids, dtype=str),
+            "sequences": np.array(self.sequences, dtype=str),
+            "structures": np.array(self.structures, dtype=str),
+            "mfe": np.asarray(self.mfe, dtype=np.float32),
+            "lengths": self.lengths,
+            "max_length": np.array(self.max_length, dtype=np.int32),
+            "channels": np.array(CHANNELS, dtype=str),
+            "onehot": one_hot_batch(self.sequences, self.structures),
+        }
+        for key, value in self.annotations.items():
+            arrays[f"annotation_{key}"] = value
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "EncodedSet":
+        return cls(
+            ids=[str(value) for value in arrays["ids"]],
+            sequences=[str(value) for value in arrays["sequences"]],
+            structures=[str(value) for value in arrays["structures"]],
+            mfe=np.asarray(arrays["mfe"], dtype=np.float32),
+            max_length=int(arrays["max_length"]),
+            annotations={
+                key[len("annotation_"):]: value for key, value in arrays.items() if key.startswith("annotation_")
+            },
+        )
+
+    def table_rows(self) -> Iterable[list[str]]:
+        """Rows of the human-readable sidecar: id, length, mfe, dot-bracket, sequence, annotations."""
+        keys = sorted(self.annotations)
+        for row, identifier in enumerate(self.ids):
+            yield [
+                identifier,
+                str(len(self.sequences[row])),
+                f"{float(self.mfe[row]):.2f}",
+                self.structures[row],
+                self.sequences[row],
+                *(str(self.annotations[key][row]) for key in keys),
+            ]
+
+    def table_header(self) -> list[str]:
+        return ["id", "length", "mfe", "structure", "sequence", *sorted(self.annotations)]
+
+
+def encode_sequences(
+    ids: Sequence[str],
+    sequences: Sequence[str],
+    threads: int = 1,
+    max_length: int = DEFAULT_MAX_LENGTH,
+    progress: Callable[[int], None] | None = None,
+) -> EncodedSet:
+    """Fold and wrap sequences (already upper-case RNA) as an :class:`EncodedSet`."""
+    folded = fold_many(sequences, threads=threads, progress=progress)
+    return EncodedSet(
+        ids=list(ids),
+        sequences=list(sequences),
+        structures=[structure for structure, _ in folded],
+        mfe=np.array([energy for _, energy in folded], dtype=np.float32),
+        max_length=max_length,
+    )
+
+
+def concatenate(sets: Sequence[EncodedSet]) -> EncodedSet:
+    """Join encoded sets (e.g. shards) in order; annotation columns must agree."""
+    if not sets:
+        raise ValueError("nothing to concatenate")
+    keys = set(sets[0].annotations)
+    return EncodedSet(
+        ids=[identifier for part in sets for identifier in part.ids],
+        sequences=[sequence for part in sets for sequence in part.sequences],
+        structures=[structure for part in sets for structure in part.structures],
+        mfe=np.concatenate([part.mfe for part in sets]),
+        max_length=max(part.max_length for part in sets),
+        annotations={key: np.concatenate([part.annotations[key] for part in sets]) for key in keys},
+    )
+
+
+def model_inputs(encoded: EncodedSet, extra: Sequence[np.ndarray] | None = None) -> list[np.ndarray]:
+    """Per-record ``(length, channels)`` float32 inputs: one-hot channels, then ``extra`` ones.
+
+    ``extra`` (for example coverage tracks) holds one ``(length, k)`` array per record, aligned
+    base for base with the sequence.
+    """
+    arrays = []
+    for row, (sequence, structure) in enumerate(zip(encoded.sequences, encoded.structures)):
+        array = one_hot(sequence, structure).astype(np.float32)
+        if extra is not None:
+            array = np.concatenate([array, np.asarray(extra[row], dtype=np.float32)], axis=1)
+        arrays.append(array)
+    return arrays

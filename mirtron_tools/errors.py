@@ -1,0 +1,27 @@
+"""One exception family. Raised where data is read; caught once in ``cli.common.run``."""
+
+
+class MirtronError(Exception):
+    """Base class for every error that a user can fix (bad input, wrong model, ...)."""
+
+
+class InputError(MirtronError):
+    """An input file is malformed, empty, truncated or inconsistent.
+
+    The message names the file (and line or record where known) and what was expected.
+    """
+
+    def __init__(self, source: str, problem: str, line: int | None = None):
+        self.source = str(source)
+        self.problem = problem
+        self.line = line
+        where = f"{self.source}:{line}" if line is not None else self.source
+        super().__init__(f"{where}: {problem}")
+
+
+class FormatVersionError(InputError):
+    """A file (NPZ, model) was written by another, incompatible format version."""
+
+
+class ModelError(MirtronError):
+    """A model file cannot be used: corrupt, wrong task, missing manifest, wrong inputs."""

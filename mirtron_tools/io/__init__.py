@@ -1,0 +1,1 @@
+"""The only code in mirtron_tools that opens files."""

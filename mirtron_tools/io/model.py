@@ -1,0 +1,85 @@
+"""Model files: a Keras ``.keras`` archive with a ``mirtron_manifest.json`` member beside Keras' own.
+
+The manifest says what the model expects (encoding version, channels, coverage, max length),
+how it was trained (data sha256, seed, versions) and how well (validation metrics, threshold).
+"""
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from importlib import resources
+from pathlib import Path
+
+from ..errors import FormatVersionError, ModelError
+from .atomic import atomic_path
+
+MANIFEST_MEMBER = "mirtron_manifest.json"
+MODEL_FORMAT = "mirtron_tools.model"
+#: Bump when the manifest or the model's input contract changes incompatibly.
+MODEL_FORMAT_VERSION = 1
+DEFAULT_MODEL = "human_mirtron"
+
+
+def bundled_models() -> dict[str, Path]:
+    """Bundled model names and their files (shipped inside the package)."""
+    folder = resources.files("mirtron_tools") / "models"
+    return {Path(entry.name).stem: Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".keras")}
+
+
+def resolve_model(name_or_path: str | None) -> Path:
+    """A bundled model name (default: the human mirtron model) or a path to a ``.keras`` file."""
+    bundled = bundled_models()
+    name = name_or_path or DEFAULT_MODEL
+    if name in bundled:
+        return bundled[name]
+    if os.path.exists(name):
+        return Path(name)
+    names = ", ".join(sorted(bundled)) or "none installed"
+    raise ModelError(f"{name}: neither a bundled model ({names}) nor a readable file")
+
+
+def read_manifest(path: str | os.PathLike) -> dict:
+    """Read and check the manifest of a model file without loading TensorFlow."""
+    name = str(path)
+    if not zipfile.is_zipfile(name):
+        raise ModelError(f"{name}: not a .keras model file (not a zip archive; corrupt or truncated?)")
+    try:
+        with zipfile.ZipFile(name) as archive:
+            if MANIFEST_MEMBER not in archive.namelist():
+                raise ModelError(f"{name}: model has no mirtron_tools manifest (was it saved by mt-train?)")
+            manifest = json.loads(archive.read(MANIFEST_MEMBER))
+    except (zipfile.BadZipFile, json.JSONDecodeError, OSError) as error:
+        raise ModelError(f"{name}: corrupt model file ({error})") from None
+    if manifest.get("format") != MODEL_FORMAT:
+        raise ModelError(f"{name}: manifest is not a {MODEL_FORMAT} manifest")
+    version = manifest.get("format_version")
+    if version != MODEL_FORMAT_VERSION:
+        raise FormatVersionError(
+            name, f"model format version {version}, this mirtron_tools reads version {MODEL_FORMAT_VERSION}"
+            + (" (upgrade mirtron_tools)" if isinstance(version, int) and version > MODEL_FORMAT_VERSION
+               else " (retrain the model with this version)"))
+    return manifest
+
+
+def save_model(model, path: str | os.PathLike, manifest: dict) -> None:
+    """Save a Keras model with its manifest, atomically."""
+    record = {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION, **manifest}
+    with atomic_path(path, suffix=".keras") as temporary:
+        model.save(temporary)
+        with zipfile.ZipFile(temporary, "a") as archive:
+            archive.writestr(MANIFEST_MEMBER, json.dumps(record, indent=2, sort_keys=True))
+
+
+def load_model(path: str | os.PathLike):
+    """Load ``(keras_model, manifest)``; the manifest is checked before Keras reads the file."""
+    manifest = read_manifest(path)
+    import keras
+
+    from .. import model as _registers_custom_layers  # noqa: F401
+
+    try:
+        model = keras.saving.load_model(str(path), compile=False)
+    except Exception as error:  # Keras raises many types for a damaged archive
+        raise ModelError(f"{path}: cannot load the Keras model ({type(error).__name__}: {error})") from None
+    return model, manifest

@@ -1,0 +1,54 @@
+"""Open plain or gzip-compressed text inputs, or standard input for ``-``."""
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import os
+import sys
+import zlib
+from typing import IO, Iterator
+
+from ..errors import InputError
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+@contextlib.contextmanager
+def open_text(path: str | os.PathLike) -> Iterator[IO[str]]:
+    """Open ``path`` for reading text; gzip is recognised by its magic bytes, not its name."""
+    name = str(path)
+    if name == "-":
+        buffer = sys.stdin.buffer
+        head = buffer.peek(2)[:2] if hasattr(buffer, "peek") else b""
+        if head == GZIP_MAGIC:
+            yield io.TextIOWrapper(gzip.GzipFile(fileobj=buffer), encoding="utf-8")
+        else:
+            yield io.TextIOWrapper(buffer, encoding="utf-8")
+        return
+    if not os.path.exists(name):
+        raise InputError(name, "no such file")
+    if os.path.isdir(name):
+        raise InputError(name, "is a folder, not a file")
+    with open(name, "rb") as probe:
+        head = probe.read(2)
+    if head == GZIP_MAGIC:
+        stream: IO[str] = io.TextIOWrapper(gzip.open(name, "rb"), encoding="utf-8")
+    else:
+        stream = open(name, encoding="utf-8")
+    with stream:
+        yield stream
+
+
+def read_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, line_without_newline)``; turn decoding faults into InputError."""
+    name = str(path)
+    line_number = 0
+    try:
+        with open_text(path) as stream:
+            for line_number, line in enumerate(stream, start=1):
+                yield line_number, line.rstrip("\r\n")
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise InputError(name, f"truncated or corrupt gzip data after line {line_number} ({error})") from None
+    except UnicodeDecodeError:
+        raise InputError(name, "is not a text file (cannot decode as UTF-8)", line_number + 1) from None

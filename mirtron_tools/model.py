@@ -1,0 +1,101 @@
+"""Keras architecture: masked bidirectional LSTM with additive attention pooling.
+
+Input: ``(batch, positions, channels)`` float32, zero rows are padding (masked).
+Output: probability of the positive class. The ``attention`` layer's per-position weights
+(non-negative, summing to 1 over unpadded positions) can be read back with
+:func:`attention_model`.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import keras
+from keras import ops
+
+ATTENTION_LAYER = "attention"
+PROBABILITY_LAYER = "probability"
+
+
+@keras.saving.register_keras_serializable(package="mirtron_tools")
+class AttentionPooling(keras.layers.Layer):
+    """Additive (Bahdanau-style) attention pooling over time.
+
+    ``score_t = v . tanh(W h_t + b)``, softmax over unmasked positions; returns
+    ``(context, weights)`` with shapes ``(batch, features)`` and ``(batch, positions)``.
+    """
+
+    def __init__(self, units: int = 32, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        features = input_shape[-1]
+        self.projection = self.add_weight(name="projection", shape=(features, self.units),
+                                          initializer="glorot_uniform")
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
+        self.score_vector = self.add_weight(name="score_vector", shape=(self.units,),
+                                            initializer="glorot_uniform")
+        super().build(input_shape)
+
+    def call(self, inputs, mask=None):
+        hidden = ops.tanh(ops.matmul(inputs, self.projection) + self.bias)
+        scores = ops.sum(hidden * self.score_vector, axis=-1)
+        if mask is not None:
+            scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
+        weights = ops.softmax(scores, axis=-1)
+        if mask is not None:
+            weights = weights * ops.cast(mask, weights.dtype)
+        context = ops.sum(inputs * ops.expand_dims(weights, -1), axis=1)
+        return context, weights
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1]), (input_shape[0], input_shape[1])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(units=self.units)
+        return config
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Hyper-parameters of the network (recorded in the model manifest)."""
+
+    lstm_units: int = 48
+    attention_units: int = 32
+    dense_units: int = 32
+    dropout: float = 0.25
+    recurrent_dropout: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def build_model(channels: int, architecture: Architecture = Architecture()) -> keras.Model:
+    """Build the classifier for inputs with ``channels`` features per position, any length."""
+    inputs = keras.Input(shape=(None, channels), name="hairpin")
+    masked = keras.layers.Masking(mask_value=0.0, name="padding")(inputs)
+    recurrent = keras.layers.Bidirectional(
+        keras.layers.LSTM(architecture.lstm_units, return_sequences=True,
+                          recurrent_dropout=architecture.recurrent_dropout),
+        name="bilstm",
+    )(masked)
+    recurrent = keras.layers.Dropout(architecture.dropout, name="sequence_dropout")(recurrent)
+    context, _weights = AttentionPooling(architecture.attention_units, name=ATTENTION_LAYER)(recurrent)
+    hidden = keras.layers.Dense(architecture.dense_units, activation="relu", name="dense")(context)
+    hidden = keras.layers.Dropout(architecture.dropout, name="dense_dropout")(hidden)
+    output = keras.layers.Dense(1, activation="sigmoid", name=PROBABILITY_LAYER)(hidden)
+    return keras.Model(inputs, output, name="mirtron_lstm_attention")
+
+
+def attention_model(model: keras.Model) -> keras.Model:
+    """A model with the same inputs returning ``(probability, attention weights)``."""
+    try:
+        layer = model.get_layer(ATTENTION_LAYER)
+    except ValueError:
+        raise ValueError("the model has no attention layer") from None
+    return keras.Model(model.input, [model.output, layer.output[1]])

@@ -1,0 +1,32 @@
+import os
+from pathlib import Path
+
+import pytest
+
+TEST_DATA = Path(__file__).resolve().parent.parent / "test-data"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SHARED_DATA = Path(os.environ.get("MIRTRON_SHARED_DATA",
+                                  Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@pytest.fixture
+def test_data() -> Path:
+    return TEST_DATA
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} is absent (set MIRTRON_SHARED_DATA to point at shared/data)")
+    return SHARED_DATA
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def assert_files_equal(expected: Path, actual: Path) -> None:
+    assert actual.read_text() == expected.read_text(), f"{actual} differs from golden {expected}"

@@ -1,0 +1,197 @@
+"""Every command: --help, --version, golden outputs, and each bad-input path (exit 1, one line, no output)."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mirtron_tools import __version__
+from mirtron_tools.cli import encode, predict, train
+from mirtron_tools.io.encoded import read_encoded
+
+from conftest import assert_files_equal, write
+
+COMMANDS = {"mt-encode": encode, "mt-train": train, "mt-predict": predict}
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_help_and_version(name, capsys):
+    module = COMMANDS[name]
+    with pytest.raises(SystemExit) as exit_info:
+        module.main(["--help"])
+    assert exit_info.value.code == 0 and name in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        module.main(["--version"])
+    assert exit_info.value.code == 0 and __version__ in capsys.readouterr().out
+
+
+def test_console_scripts_installed():
+    for name in COMMANDS:
+        found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+        assert found, f"{name} is not installed beside {sys.executable} (pip install . installs it)"
+        result = subprocess.run([found, "--version"], capture_output=True, text=True)
+        assert result.returncode == 0 and __version__ in result.stdout
+
+
+def test_encode_help_does_not_import_tensorflow():
+    code = ("import sys; from mirtron_tools.cli import encode\n"
+            "try:\n    encode.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "assert 'tensorflow' not in sys.modules, 'mt-encode imported TensorFlow'")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_encode_golden(tmp_path, test_data):
+    output = tmp_path / "out.npz"
+    assert encode.main([str(test_data / "synthetic_hairpins.fa"), "-o", str(output), "-q", "--threads", "2"]) == 0
+    assert_files_equal(test_data / "synthetic_hairpins.tsv", tmp_path / "out.tsv")
+    ours, golden = read_encoded(output), read_encoded(test_data / "synthetic_hairpins.npz")
+    assert ours.ids == golden.ids and ours.structures == golden.structures
+    with np.load(output) as arrays:
+        assert arrays["onehot"].shape == (20, max(arrays["lengths"]), 7)
+        assert int(arrays["format_version"]) == 1
+
+
+def test_encode_from_stdin_with_ambiguity_warning(tmp_path, monkeypatch, capsys):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b">x\nGGGGAAANCCCC\n")))
+    assert encode.main(["-", "-o", str(tmp_path / "s.npz")]) == 0
+    assert "1 position(s) in 1 record(s) are N or IUPAC" in capsys.readouterr().err
+    assert read_encoded(tmp_path / "s.npz").sequences == ["GGGGAAANCCCC"]
+
+
+def test_encode_long_sequences(tmp_path, capsys):
+    fasta = write(tmp_path / "l.fa", ">short\nGGGAAACCC\n>long\n" + "A" * 30 + "\n")
+    assert encode.main([str(fasta), "-o", str(tmp_path / "l.npz"), "--max-length", "20"]) == 1
+    assert "l.fa:3: record 'long' is 30 nt, longer than --max-length 20" in capsys.readouterr().err
+    assert not (tmp_path / "l.npz").exists()
+    assert encode.main([str(fasta), "-o", str(tmp_path / "l.npz"), "--max-length", "20", "--skip-long"]) == 0
+    assert read_encoded(tmp_path / "l.npz").ids == ["short"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "file is empty"),
+    ("GGGAAACCC\n", "not FASTA"),
+    (">a\n>b\nGGG\n", "record 'a' has no sequence"),
+    (">a\nGGG\n>a\nCCC\n", "duplicate record id 'a'"),
+    (">a\nGGJ\n", "record 'a' has character 'J'"),
+])
+def test_encode_bad_input(tmp_path, capsys, text, message):
+    fasta = write(tmp_path / "bad.fa", text)
+    assert encode.main([str(fasta), "-o", str(tmp_path / "bad.npz")]) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("mt-encode: error: ") and "bad.fa" in error[0]
+    assert message in error[0]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bad.fa"], "no output left behind"
+
+
+def test_encode_missing_input_and_output_folder(tmp_path, capsys):
+    assert encode.main([str(tmp_path / "none.fa"), "-o", str(tmp_path / "x.npz")]) == 1
+    assert "none.fa: no such file" in capsys.readouterr().err
+    assert encode.main([str(tmp_path / "none.fa"), "-o", str(tmp_path / "no" / "x.npz")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_predict_golden_with_tiny_model(tmp_path, test_data):
+    output = tmp_path / "calls.tsv"
+    assert predict.main(["--model", str(test_data / "tiny_model.keras"), str(test_data / "synthetic_hairpins.fa"),
+                         "-o", str(output), "-q"]) == 0
+    ours = [line.split("\t") for line in output.read_text().splitlines()]
+    golden = [line.split("\t") for line in (test_data / "tiny_predictions.tsv").read_text().splitlines()]
+    assert [row[:2] for row in ours] == [row[:2] for row in golden]
+    assert np.allclose([float(row[2]) for row in ours[1:]], [float(row[2]) for row in golden[1:]], atol=2e-3)
+
+
+def test_predict_npz_equals_fasta_and_evaluates(tmp_path, test_data, capsys):
+    model = str(test_data / "tiny_model.keras")
+    assert predict.main(["--model", model, str(test_data / "synthetic_hairpins.npz"), "-o", str(tmp_path / "a.tsv"),
+                         "--chunk-size", "7", "--labels", str(test_data / "synthetic_labels.tsv"),
+                         "--metrics", str(tmp_path / "m.tsv")]) == 0
+    assert predict.main(["--model", model, str(test_data / "synthetic_hairpins.fa"), "-o", str(tmp_path / "b.tsv"),
+                         "-q"]) == 0
+    assert_files_equal(tmp_path / "b.tsv", tmp_path / "a.tsv")
+    assert "evaluation on 20 labelled hairpins: auc" in capsys.readouterr().err
+    header, row = (tmp_path / "m.tsv").read_text().splitlines()
+    assert header.split("\t")[:4] == ["n", "threshold", "auc", "aupr"] and row.startswith("20\t")
+
+
+def test_predict_bundled_model_on_the_worked_example(tmp_path, capsys):
+    from conftest import EXAMPLES
+
+    assert predict.main([str(EXAMPLES / "hairpins.fa"), "-o", "-", "-q"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "id\tlength\tprobability\tcall" and len(lines) == 18
+    calls = {line.split("\t")[0]: line.split("\t")[3] for line in lines[1:]}
+    assert calls["hsa-mir-877"] == "mirtron" and calls["hsa-let-7a-1"] == "other"
+
+
+@pytest.mark.parametrize("case", ["unknown_label_id", "corrupt_model", "other_npz_version", "unknown_model"])
+def test_predict_bad_input(tmp_path, test_data, capsys, case):
+    from mirtron_tools.io.npz import write_arrays
+
+    model, data, extra = str(test_data / "tiny_model.keras"), str(test_data / "synthetic_hairpins.fa"), []
+    if case == "unknown_label_id":
+        extra = ["--labels", str(write(tmp_path / "labels.tsv", "syn_mirtron_0001\t1\nnobody\t0\n"))]
+        expected = "labels.tsv: 1 labelled id(s) are not in the input: nobody"
+    elif case == "corrupt_model":
+        model = str(tmp_path / "cut.keras")
+        (tmp_path / "cut.keras").write_bytes((test_data / "tiny_model.keras").read_bytes()[:3000])
+        expected = "cut.keras: not a .keras model file"
+    elif case == "other_npz_version":
+        data = str(tmp_path / "v0.npz")
+        write_arrays(data, "mirtron_tools.encoded", 0, {"ids": np.array(["a"])})
+        expected = "v0.npz: mirtron_tools.encoded NPZ has format version 0"
+    else:
+        model = "no_such_model"
+        expected = "no_such_model: neither a bundled model (human_mirtron"
+    output = tmp_path / "calls.tsv"
+    assert predict.main(["--model", model, data, "-o", str(output), *extra]) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error[-1].startswith("mt-predict: error: ") and expected in error[-1]
+    assert not output.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".calls")]
+
+
+def _encode_training_sets(tmp_path, test_data):
+    paths = []
+    for name in ("train_positive", "train_negative"):
+        assert encode.main([str(test_data / f"{name}.fa"), "-o", str(tmp_path / f"{name}.npz"), "-q"]) == 0
+        paths.append(str(tmp_path / f"{name}.npz"))
+    return paths
+
+
+def test_train_is_reproducible_and_writes_manifest_metrics_plot(tmp_path, test_data):
+    from mirtron_tools.io.model import load_model
+
+    positive, negative = _encode_training_sets(tmp_path, test_data)
+    common = ["--positive", positive, "--negative", negative, "--seed", "3", "--epochs", "3", "--lstm-units", "4",
+              "--attention-units", "4", "-q"]
+    assert train.main([*common, "-o", str(tmp_path / "a.keras"), "--folds", "2"]) == 0
+    assert train.main([*common, "-o", str(tmp_path / "b.keras")]) == 0
+    first, manifest = load_model(tmp_path / "a.keras")
+    second, _ = load_model(tmp_path / "b.keras")
+    for left, right in zip(first.get_weights(), second.get_weights()):
+        assert np.array_equal(left, right), "same seed and data must give the same weights"
+    assert manifest["seed"] == 3 and len(manifest["training_data"]["sha256"]) == 64
+    assert manifest["channels"][:4] == ["A", "C", "G", "U"] and manifest["versions"]["tensorflow"]
+    assert set(manifest["metrics"]) == {"validation", "cross_validation_pooled"}
+    metrics = (tmp_path / "a.metrics.tsv").read_text().splitlines()
+    assert metrics[0].startswith("split\tfold\tn\tthreshold\tauc") and len(metrics) == 1 + 2 + 1 + 1
+    assert (tmp_path / "a.curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_train_with_labels_table_and_warns_without_seed(tmp_path, test_data, capsys):
+    assert train.main(["--encoded", str(test_data / "synthetic_hairpins.npz"), "--labels",
+                       str(test_data / "synthetic_labels.tsv"), "-o", str(tmp_path / "m.keras"), "--epochs", "1",
+                       "--lstm-units", "4"]) == 0
+    assert "no --seed given" in capsys.readouterr().err
+
+
+def test_train_bad_input(tmp_path, test_data, capsys):
+    positive, _ = _encode_training_sets(tmp_path, test_data)
+    assert train.main(["--positive", positive, "--negative", positive, "-o", str(tmp_path / "m.keras")]) == 1
+    assert "is also in" in capsys.readouterr().err
+    assert train.main(["--positive", positive, "-o", str(tmp_path / "m.keras")]) == 1
+    assert "give both --positive and --negative" in capsys.readouterr().err
+    assert not (tmp_path / "m.keras").exists()
