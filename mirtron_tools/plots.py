@@ -42,3 +42,119 @@ def save_figure(figure, path) -> None:
     pyplot = _pyplot()
     figure.savefig(path, dpi=120, format=str(path).rsplit(".", 1)[-1] if "." in str(path) else "png")
     pyplot.close(figure)
+
+
+# --------------------------------------------------------------------------------------------
+# Attribution figures (mt-attend): one hairpin, and the aggregate profile by distance from the ends
+
+_SCORE_LABELS = {"attention": "attention weight", "mutagenesis": "importance\n(mean |Δp|)"}
+
+
+def _position_axis(axis, sequence: str, structure: str) -> None:
+    """Nucleotide and dot-bracket character under every position (monospace, two lines)."""
+    length = len(sequence)
+    size = 7 if length <= 90 else 6 if length <= 140 else 5
+    axis.set_xticks(np.arange(length))
+    axis.set_xticklabels([f"{base}\n{state}" for base, state in zip(sequence, structure)], fontsize=size,
+                         family="monospace")
+    axis.tick_params(axis="x", length=0, pad=2)
+    axis.set_xlim(-0.5, length - 0.5)
+
+
+def attribution_figure(identifier: str, sequence: str, structure: str, scores: np.ndarray,
+                       probability: float, call: str, method: str = "attention",
+                       deltas: np.ndarray | None = None, tracks: dict[str, np.ndarray] | None = None):
+    """One hairpin: per-position score as bars and as a heat strip, optional coverage tracks.
+
+    ``scores``: ``(length,)`` attention weights or mutagenesis importance; ``deltas``:
+    ``(length, 4)`` change in probability per substitution (mutagenesis), drawn as an
+    A/C/G/U heat map instead of the one-row strip; ``tracks``: name -> ``(length,)`` values.
+    The sequence and its dot-bracket run along the x axis; the title gives the probability.
+    """
+    pyplot = _pyplot()
+    length = len(sequence)
+    tracks = tracks or {}
+    strip_rows = 4 if deltas is not None else 1
+    heights = [2.2, 0.35 * strip_rows + 0.25] + [0.9] * len(tracks)
+    width = max(6.0, 0.105 * length + 1.8)
+    figure, axes = pyplot.subplots(len(heights), 1, figsize=(width, sum(heights) + 1.3), sharex=True,
+                                   gridspec_kw={"height_ratios": heights})
+    bars_axis, strip_axis, track_axes = axes[0], axes[1], axes[2:]
+    positions = np.arange(length)
+    bars_axis.bar(positions, scores, width=0.85, color="#4a6fa5")
+    if method == "attention":
+        bars_axis.axhline(1.0 / length, color="grey", linestyle=":", linewidth=1, label="uniform (1/length)")
+        bars_axis.legend(loc="upper right", fontsize=7, frameon=False)
+    bars_axis.set_ylabel(_SCORE_LABELS.get(method, method), fontsize=8)
+    bars_axis.set_ylim(0, max(float(np.max(scores)) * 1.12, 1e-9))
+    secondary = bars_axis.secondary_xaxis("top")
+    secondary.set_xticks(np.arange(9, length, 10), labels=[str(tick + 1) for tick in np.arange(9, length, 10)],
+                         fontsize=7)
+    if deltas is not None:
+        limit = max(float(np.max(np.abs(deltas))), 1e-6)
+        image = strip_axis.imshow(deltas.T, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit,
+                                  interpolation="nearest")
+        strip_axis.set_yticks(range(4), labels=list("ACGU"), fontsize=7, family="monospace")
+        own = [(position, "ACGU".index(base)) for position, base in enumerate(sequence) if base in "ACGU"]
+        if own:  # the hairpin's own base: no substitution, marked so a white cell is not read as "no effect"
+            strip_axis.scatter(*zip(*own), s=4, color="black", marker="o", linewidths=0)
+        colorbar_label = "Δp"
+    else:
+        image = strip_axis.imshow(np.asarray(scores)[None, :], aspect="auto", cmap="viridis",
+                                  interpolation="nearest")
+        strip_axis.set_yticks([])
+        colorbar_label = "weight"
+    colorbar = figure.colorbar(image, ax=list(axes), fraction=0.015 if width > 10 else 0.03, pad=0.01)
+    colorbar.set_label(colorbar_label, fontsize=8)
+    colorbar.ax.tick_params(labelsize=7)
+    for axis, (name, values) in zip(track_axes, tracks.items()):
+        axis.fill_between(positions, values, step="mid", color="#c07a2c", alpha=0.8)
+        axis.set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")
+        axis.set_ylim(bottom=0)
+        axis.tick_params(axis="y", labelsize=7)
+    for axis in axes:
+        axis.tick_params(axis="y", labelsize=7)
+    _position_axis(axes[-1], sequence, structure)
+    what = "attention" if method == "attention" else "in-silico saturation mutagenesis"
+    figure.suptitle(f"{identifier}  ({length} nt): probability {probability:.3f}, call {call}  [{what}]",
+                    fontsize=10)
+    return figure
+
+
+def end_profile_figure(profile, method: str = "attention", title: str = "", minimum_fraction: float = 0.5):
+    """Mean relative score by distance from the 5' end (left) and the 3' end (right), per group.
+
+    ``profile`` is an :class:`mirtron_tools.attribution.EndProfile`. A group's curve stops where
+    fewer than ``minimum_fraction`` of its hairpins are that long, so every point drawn is a mean
+    over at least that share of the group. 1.0 = what a uniform spread over the hairpin gives.
+    """
+    pyplot = _pyplot()
+    figure, (five_axis, three_axis) = pyplot.subplots(1, 2, figsize=(10, 4.2), sharey=True)
+    # Positive class in reds, 'other' in blues; predicted solid and dark, true dashed and light.
+    colours = {("predicted", False): "#b2182b", ("predicted", True): "#2166ac",
+               ("true", False): "#ef8a62", ("true", True): "#67a9cf"}
+    for group in sorted(profile.groups, key=lambda name: (not name.startswith("predicted"), name.endswith("other"))):
+        kind, _, name = group.partition(" ")
+        colour = colours.get((kind, name == "other"), "#444444")
+        style = "-" if kind == "predicted" else "--"
+        size = profile.group_sizes[group]
+        for end, axis in (("5p", five_axis), ("3p", three_axis)):
+            counts, _, relative = profile.curve(group, end)
+            keep = int((counts >= max(1, minimum_fraction * size)).sum())
+            axis.plot(np.arange(keep), relative[:keep], style, color=colour, linewidth=1.6,
+                      label=f"{group} (n={size})")
+    for axis in (five_axis, three_axis):
+        axis.axhline(1.0, color="grey", linestyle=":", linewidth=1)
+        axis.grid(alpha=0.3)
+    three_axis.invert_xaxis()
+    five_axis.set(xlabel="distance from the 5' end (nt)",
+                  ylabel=("mean attention relative to uniform" if method == "attention"
+                          else "mean importance relative to the hairpin mean"))
+    three_axis.set(xlabel="distance from the 3' end (nt)")
+    five_axis.set_title("5' end", fontsize=10)
+    three_axis.set_title("3' end", fontsize=10)
+    five_axis.legend(fontsize=8, loc="upper right")
+    if title:
+        figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    return figure
