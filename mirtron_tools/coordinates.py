@@ -1,0 +1,111 @@
+"""Genomic coordinates of candidates: parsing region headers and carrying them in an EncodedSet.
+
+Coordinates are 0-based, end-exclusive (BED), with a strand; a minus-strand candidate's sequence
+is the reverse complement of the genome, so position 0 of the sequence is the genomic base
+``end - 1``. In an :class:`~mirtron_tools.encoding.EncodedSet` they travel as the annotation
+columns ``contig``, ``start``, ``end`` and ``strand`` (pure functions, no file access).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .errors import InputError
+
+COORDINATE_COLUMNS = ("contig", "start", "end", "strand")
+
+# 'chr1:100-200(+)' (bedtools getfasta -s), 'chr1:100-200:+', 'chr1:100-200' and the
+# 'name::chr1:100-200(+)' form of bedtools getfasta -name; thousands separators allowed.
+_REGION = re.compile(
+    r"(?:^|::)(?P<contig>[^\s:()]+):(?P<start>[\d,]+)-(?P<end>[\d,]+)"
+    r"(?:\((?P<strand>[+-])\)|:(?P<strand_colon>[+-]))?$")
+
+
+@dataclass(frozen=True)
+class Region:
+    """``[start, end)`` on ``contig``, 0-based, on ``strand`` ('+' or '-')."""
+
+    contig: str
+    start: int
+    end: int
+    strand: str
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+    def __str__(self) -> str:
+        return f"{self.contig}:{self.start}-{self.end}({self.strand})"
+
+
+def parse_region(text: str) -> tuple[str, int, int, str] | None:
+    """``(contig, first, last, strand)`` as written in a header, or None when it is not a region.
+
+    The numbers are returned as written; whether they are BED-style (0-based start, end
+    exclusive) or 1-based inclusive is decided against the sequence length by
+    :func:`region_for_sequence`. A missing strand means '+'.
+    """
+    match = _REGION.search(text)
+    if match is None:
+        return None
+    first = int(match["start"].replace(",", ""))
+    last = int(match["end"].replace(",", ""))
+    strand = match["strand"] or match["strand_colon"] or "+"
+    return match["contig"], first, last, strand
+
+
+def region_for_sequence(header: str, sequence_length: int, source: str, line: int | None = None
+                        ) -> tuple[Region, str] | None:
+    """The region of a FASTA header that carries coordinates, and the convention found.
+
+    ``chr:100-160`` for a 60 nt sequence is BED-style (0-based start, as bedtools getfasta
+    writes); for a 61 nt sequence it is 1-based inclusive (samtools faidx, UCSC). Any other
+    length is an error, because coverage would not line up with the sequence.
+    """
+    parsed = parse_region(header)
+    if parsed is None:
+        return None
+    contig, first, last, strand = parsed
+    if last - first == sequence_length:
+        return Region(contig, first, last, strand), "0-based start, end exclusive (BED)"
+    if last - first + 1 == sequence_length and first >= 1:
+        return Region(contig, first - 1, last, strand), "1-based, end inclusive"
+    raise InputError(source, f"record '{header}' spans {last - first} nt by its coordinates "
+                     f"but its sequence is {sequence_length} nt", line)
+
+
+def region_annotations(regions: Sequence[Region]) -> dict[str, np.ndarray]:
+    """Annotation columns (``contig``, ``start``, ``end``, ``strand``) for an EncodedSet."""
+    return {
+        "contig": np.array([region.contig for region in regions], dtype=str),
+        "start": np.array([region.start for region in regions], dtype=np.int64),
+        "end": np.array([region.end for region in regions], dtype=np.int64),
+        "strand": np.array([region.strand for region in regions], dtype=str),
+    }
+
+
+def has_coordinates(annotations: dict[str, np.ndarray]) -> bool:
+    return all(column in annotations for column in COORDINATE_COLUMNS)
+
+
+def regions_of(encoded, source: str) -> list[Region]:
+    """Regions of every record of an EncodedSet; a clear error when it has no coordinates."""
+    if not has_coordinates(encoded.annotations):
+        raise InputError(source, "NPZ has no genomic coordinates (contig/start/end/strand); encode the "
+                         "candidates from BED with --genome, or from FASTA headers like "
+                         "'chr1:100-160(+)', with mt-encode")
+    columns = encoded.annotations
+    regions = []
+    for row, identifier in enumerate(encoded.ids):
+        region = Region(str(columns["contig"][row]), int(columns["start"][row]), int(columns["end"][row]),
+                        str(columns["strand"][row]))
+        if region.strand not in ("+", "-"):
+            raise InputError(source, f"record '{identifier}' has strand '{region.strand}' (expected + or -)")
+        if region.length != len(encoded.sequences[row]):
+            raise InputError(source, f"record '{identifier}': coordinates span {region.length} nt but the "
+                             f"sequence is {len(encoded.sequences[row])} nt")
+        regions.append(region)
+    return regions

@@ -1,0 +1,337 @@
+"""Small-RNA-seq alignments (BAM/CRAM through pysam): checks, contig names, filtered reads, coverage.
+
+Inputs must be coordinate-sorted and indexed (.bai/.csi/.crai): each candidate's window is
+fetched through the index, so memory does not grow with the size of the BAM. Checked before
+the work starts: the file exists and is complete (BGZF end-of-file marker), the header says
+it is coordinate-sorted, an index exists, and every candidate contig is found (exactly, through
+``--contig-alias``, or by adding/removing a ``chr`` prefix, which is reported).
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from ..coordinates import Region
+from ..errors import InputError
+
+logger = logging.getLogger(__name__)
+
+FLAG_UNMAPPED, FLAG_SECONDARY, FLAG_QC_FAIL, FLAG_DUPLICATE, FLAG_SUPPLEMENTARY = 0x4, 0x100, 0x200, 0x400, 0x800
+#: Candidates per job; jobs never mix contigs, and different contigs run in parallel.
+JOB_CANDIDATES = 2000
+
+
+@dataclass(frozen=True)
+class ReadFilter:
+    """Which alignments count. Small-RNA reads often map to several loci (MAPQ 0-1 with bowtie2),
+    so MAPQ is not filtered unless asked."""
+
+    min_mapq: int = 0
+    min_length: int = 16
+    max_length: int = 35
+    keep_duplicates: bool = False
+    keep_secondary: bool = False
+    keep_supplementary: bool = False
+
+    @property
+    def skip_flags(self) -> int:
+        flags = FLAG_UNMAPPED | FLAG_QC_FAIL
+        flags |= 0 if self.keep_duplicates else FLAG_DUPLICATE
+        flags |= 0 if self.keep_secondary else FLAG_SECONDARY
+        flags |= 0 if self.keep_supplementary else FLAG_SUPPLEMENTARY
+        return flags
+
+    def to_dict(self) -> dict:
+        return {"min_mapq": self.min_mapq, "min_read_length": self.min_length, "max_read_length": self.max_length,
+                "keep_duplicates": self.keep_duplicates, "keep_secondary": self.keep_secondary,
+                "keep_supplementary": self.keep_supplementary}
+
+
+def _quiet_htslib() -> None:
+    import pysam
+
+    pysam.set_verbosity(0)  # htslib's own stderr warnings; we raise clear errors instead
+
+
+def open_alignment_file(path: str, genome: str | None = None):
+    """Open a BAM/CRAM, turning pysam's faults into one clear InputError."""
+    import pysam
+
+    _quiet_htslib()
+    if not os.path.exists(path):
+        raise InputError(path, "no such file")
+    if os.path.isdir(path):
+        raise InputError(path, "is a folder, not a BAM file")
+    try:
+        return pysam.AlignmentFile(path, "r", reference_filename=genome)
+    except OSError as error:
+        text = str(error)
+        if "EOF marker" in text or "truncated" in text:
+            raise InputError(path, "BAM is truncated (no BGZF end-of-file marker); the file is incomplete, "
+                             "re-create or re-download it") from None
+        raise InputError(path, f"cannot read as BAM/CRAM ({text})") from None
+    except ValueError as error:
+        raise InputError(path, f"cannot read as BAM/CRAM ({error})") from None
+
+
+def check_alignment_file(path: str, genome: str | None = None) -> dict[str, int]:
+    """Check sort order and index; return the contig lengths."""
+    with open_alignment_file(path, genome) as alignments:
+        header = alignments.header.to_dict()
+        order = header.get("HD", {}).get("SO")
+        if order is not None and order != "coordinate":
+            raise InputError(path, f"BAM is not coordinate-sorted (header SO:{order}); sort and index it: "
+                             f"samtools sort -o sorted.bam {os.path.basename(path)} && samtools index sorted.bam")
+        if not alignments.has_index():
+            raise InputError(path, "BAM has no index (.bai/.csi, or .crai for CRAM) beside it; create one with "
+                             f"'samtools index {os.path.basename(path)}' (the BAM must be coordinate-sorted)")
+        return dict(zip(alignments.references, alignments.lengths))
+
+
+def library_size(path: str, genome: str | None = None) -> int:
+    """Mapped alignments in the file, from the index (counts per million use this)."""
+    with open_alignment_file(path, genome) as alignments:
+        try:
+            return int(alignments.mapped)
+        except (ValueError, AttributeError):  # CRAM indexes carry no counts: count once
+            return sum(1 for read in alignments.fetch(until_eof=True) if not read.is_unmapped)
+
+
+def read_contig_aliases(values: Sequence[str]) -> dict[str, str]:
+    """``--contig-alias`` values: ``FROM=TO`` pairs, or files of ``FROM<TAB>TO`` lines."""
+    from .text import read_lines
+
+    aliases: dict[str, str] = {}
+    for value in values:
+        if "=" in value and not os.path.exists(value):
+            source, _, target = value.partition("=")
+            if not source or not target:
+                raise InputError("--contig-alias", f"'{value}' is not FROM=TO")
+            aliases[source] = target
+            continue
+        for line_number, line in read_lines(value):
+            if not line.strip() or line.startswith("#"):
+                continue
+            fields = line.split("\t") if "\t" in line else line.split()
+            if len(fields) < 2:
+                raise InputError(value, "expected 'CANDIDATE_CONTIG<TAB>BAM_CONTIG'", line_number)
+            aliases[fields[0].strip()] = fields[1].strip()
+    return aliases
+
+
+def match_contigs(wanted: Iterable[str], available: dict[str, int], aliases: dict[str, str]
+                  ) -> tuple[dict[str, str], list[str], list[str]]:
+    """Map candidate contig names to names in a BAM.
+
+    Returns ``(mapping, renamed, missing)``: ``renamed`` lists 'a -> b' for names matched by
+    adding or removing a ``chr`` prefix (or chrM <-> MT); aliases are used as given.
+    """
+    mapping, renamed, missing = {}, [], []
+    for contig in sorted(set(wanted)):
+        if contig in aliases:
+            if aliases[contig] in available:
+                mapping[contig] = aliases[contig]
+            else:
+                missing.append(f"{contig} (alias {aliases[contig]})")
+            continue
+        if contig in available:
+            mapping[contig] = contig
+            continue
+        candidates = [contig[3:]] if contig.startswith("chr") else [f"chr{contig}"]
+        candidates += {"chrM": ["MT"], "MT": ["chrM"], "M": ["chrM", "MT"]}.get(contig, [])
+        found = next((name for name in candidates if name in available), None)
+        if found is None:
+            missing.append(contig)
+        else:
+            mapping[contig] = found
+            renamed.append(f"{contig} -> {found}")
+    return mapping, renamed, missing
+
+
+@dataclass
+class AlignmentInputs:
+    """Checked alignment files with, for each, the candidate-contig -> BAM-contig mapping."""
+
+    paths: list[str]
+    mappings: list[dict[str, str]]
+    library_size: int
+    genome: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def prepare_alignments(paths: Sequence[str], contigs: Iterable[str], aliases: dict[str, str],
+                       allow_missing: bool = False, genome: str | None = None) -> AlignmentInputs:
+    """Check every file and map the candidate contigs; say what was renamed or is missing."""
+    wanted = sorted(set(contigs))
+    mappings, notes = [], []
+    for path in paths:
+        available = check_alignment_file(path, genome)
+        mapping, renamed, missing = match_contigs(wanted, available, aliases)
+        if renamed:
+            notes.append(f"{path}: matched candidate contig names to BAM names: "
+                         f"{', '.join(renamed[:5])}{' ...' if len(renamed) > 5 else ''} "
+                         "(chr prefix; use --contig-alias to set names yourself)")
+        if missing:
+            shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+            have = ", ".join(list(available)[:5]) + (" ..." if len(available) > 5 else "")
+            if not allow_missing or not mapping:
+                raise InputError(path, f"BAM has no contig for {len(missing)} candidate contig(s): {shown} "
+                                 f"(the BAM has: {have}); use --contig-alias CANDIDATE=BAM"
+                                 + ("" if allow_missing else ", or --allow-missing-contigs to give them zero reads"))
+            notes.append(f"{path}: {len(missing)} candidate contig(s) are not in the BAM, their candidates get "
+                         f"zero reads from it: {shown}")
+        mappings.append(mapping)
+    total = sum(library_size(path, genome) for path in paths)
+    if total == 0:
+        raise InputError(paths[0], "the alignment file(s) hold no mapped reads")
+    return AlignmentInputs(list(paths), mappings, total, genome, notes)
+
+
+def fetch_reads(alignments, path: str, contig: str, start: int, end: int, read_filter: ReadFilter
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(starts, ends, reverse)`` of alignments overlapping ``[start, end)`` that pass the filter."""
+    skip, min_mapq = read_filter.skip_flags, read_filter.min_mapq
+    min_length, max_length = read_filter.min_length, read_filter.max_length
+    starts, ends, reverse = [], [], []
+    previous = -1
+    try:
+        for read in alignments.fetch(contig, max(start, 0), end):
+            position = read.reference_start
+            if position < previous:
+                raise InputError(path, f"BAM is not coordinate-sorted (read '{read.query_name}' at "
+                                 f"{contig}:{position + 1} follows position {previous + 1}); its index does not "
+                                 "match it: sort and re-index it")
+            previous = position
+            if read.flag & skip or read.mapping_quality < min_mapq:
+                continue
+            length = read.query_length or read.infer_read_length() or 0
+            if length < min_length or length > max_length:
+                continue
+            starts.append(position)
+            ends.append(read.reference_end)
+            reverse.append(read.is_reverse)
+    except OSError as error:
+        raise InputError(path, f"BAM is truncated or corrupt near {contig}:{start + 1} ({error})") from None
+    return (np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64), np.array(reverse, dtype=bool))
+
+
+@dataclass(frozen=True)
+class CoverageJob:
+    """Candidates of one contig (rows of the encoded set), processed by one worker."""
+
+    contig: str
+    rows: tuple[int, ...]
+    regions: tuple[Region, ...]
+    structures: tuple[str, ...]
+
+
+def _run_job(job: CoverageJob, inputs: AlignmentInputs, flank: int, read_filter: ReadFilter):
+    from ..coverage import candidate_tracks
+
+    opened = [open_alignment_file(path, inputs.genome) for path in inputs.paths]
+    try:
+        results = []
+        for row, region, structure in zip(job.rows, job.regions, job.structures):
+            parts = [fetch_reads(alignments, path, mapping[region.contig], region.start - flank,
+                                 region.end + flank, read_filter)
+                     for alignments, path, mapping in zip(opened, inputs.paths, inputs.mappings)
+                     if region.contig in mapping]
+            starts = np.concatenate([part[0] for part in parts]) if parts else np.zeros(0, dtype=np.int64)
+            ends = np.concatenate([part[1] for part in parts]) if parts else np.zeros(0, dtype=np.int64)
+            reverse = np.concatenate([part[2] for part in parts]) if parts else np.zeros(0, dtype=bool)
+            tracks, summary = candidate_tracks(starts, ends, reverse, region.start, region.end, region.strand,
+                                               flank, structure)
+            results.append((row, tracks, summary))
+        return results
+    finally:
+        for alignments in opened:
+            alignments.close()
+
+
+def _run_job_safely(arguments):
+    """Worker entry: errors come back as values (InputError does not pickle with its fields)."""
+    try:
+        return "ok", _run_job(*arguments)
+    except InputError as error:
+        return "error", (error.source, error.problem, error.line)
+
+
+def collect_coverage(regions: Sequence[Region], structures: Sequence[str], inputs: AlignmentInputs, flank: int,
+                     read_filter: ReadFilter, threads: int = 1,
+                     progress: Callable[[int], None] | None = None) -> list[tuple[np.ndarray, object]]:
+    """Tracks and summary for every candidate, in input order.
+
+    Candidates are grouped by contig and sorted by position; groups (contigs, split into jobs
+    of :data:`JOB_CANDIDATES`) run in ``threads`` worker processes.
+    """
+    by_contig: dict[str, list[int]] = {}
+    for row, region in enumerate(regions):
+        by_contig.setdefault(region.contig, []).append(row)
+    jobs = []
+    for contig, rows in by_contig.items():
+        rows.sort(key=lambda row: (regions[row].start, regions[row].end))
+        for first in range(0, len(rows), JOB_CANDIDATES):
+            chunk = rows[first:first + JOB_CANDIDATES]
+            jobs.append(CoverageJob(contig, tuple(chunk), tuple(regions[row] for row in chunk),
+                                    tuple(structures[row] for row in chunk)))
+    jobs.sort(key=lambda job: -len(job.rows))
+    results: list = [None] * len(regions)
+    arguments = [(job, inputs, flank, read_filter) for job in jobs]
+
+    def consume(outcome) -> None:
+        status, payload = outcome
+        if status == "error":
+            raise InputError(*payload)
+        for row, tracks, summary in payload:
+            results[row] = (tracks, summary)
+        if progress:
+            progress(len(payload))
+
+    if threads <= 1 or len(jobs) < 2:
+        for argument in arguments:
+            consume(_run_job_safely(argument))
+    else:
+        with multiprocessing.get_context("fork").Pool(min(threads, len(jobs))) as pool:
+            for outcome in pool.imap_unordered(_run_job_safely, arguments):
+                consume(outcome)
+    return results
+
+
+def write_alignments(path: str | os.PathLike, contigs: dict[str, int], reads) -> None:
+    """Write simulated reads as a coordinate-sorted, indexed BAM (``path`` and ``path.bai``), atomically.
+
+    ``reads`` is a :class:`mirtron_tools.simulate.SimulatedReads`: numpy columns ``contig``
+    (index into ``contigs``), ``start``, ``flag``, ``mapq``, ``mismatches`` and a list of
+    ``sequences`` (as on the forward genome strand, the way BAM stores them).
+    """
+    import pysam
+
+    from .atomic import atomic_path
+
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"},
+              "SQ": [{"SN": name, "LN": int(length)} for name, length in contigs.items()],
+              "PG": [{"ID": "mirtron_tools.simulate", "PN": "mirtron_tools"}]}
+    order = np.lexsort((reads.start, reads.contig))
+    target = os.fspath(path)
+    with atomic_path(target, suffix=".bam") as temporary:
+        with pysam.AlignmentFile(str(temporary), "wb", header=header) as output:
+            for number, row in enumerate(order):
+                sequence = reads.sequences[row]
+                segment = pysam.AlignedSegment(output.header)
+                segment.query_name = f"{reads.prefix}{number + 1:07d}"
+                segment.flag = int(reads.flag[row])
+                segment.reference_id = int(reads.contig[row])
+                segment.reference_start = int(reads.start[row])
+                segment.mapping_quality = int(reads.mapq[row])
+                segment.cigartuples = [(0, len(sequence))]
+                segment.query_sequence = sequence
+                segment.query_qualities = pysam.qualitystring_to_array("I" * len(sequence))
+                segment.set_tag("NM", int(reads.mismatches[row]))
+                output.write(segment)
+        with atomic_path(f"{target}.bai", suffix=".bai") as index:
+            pysam.index(str(temporary), str(index))
