@@ -8,6 +8,8 @@ Files (all deterministic):
   train_positive.fa / train_negative.fa   60 + 60 hairpins for the tiny model
   tiny_model.keras          a small model trained by mt-train --seed 7 (format-break canary)
   tiny_predictions.tsv      mt-predict of synthetic_hairpins.fa with tiny_model.keras (golden)
+  tiny_attention.tsv        mt-attend of synthetic_hairpins.npz with tiny_model.keras (golden)
+  tiny_mutagenesis.tsv      mt-attend --method mutagenesis of two of them (golden)
 
 Run: python test-data/make_test_data.py   (later issues add genomes, GTFs and BAMs here)
 """
@@ -48,9 +50,21 @@ def main() -> None:
                        "--attention-units", "8", "-q"]) == 0
     assert predict.main(["--model", str(HERE / "tiny_model.keras"), str(HERE / "synthetic_hairpins.fa"),
                          "-o", str(HERE / "tiny_predictions.tsv"), "-q"]) == 0
+    make_attention_goldens(work)
     for path in work.iterdir():
         path.unlink()
     work.rmdir()
+
+
+def make_attention_goldens(work: Path) -> None:
+    """tiny_attention.tsv (mt-attend, all 20 hairpins) and tiny_mutagenesis.tsv (two hairpins)."""
+    from mirtron_tools.cli import attend
+
+    model, hairpins = str(HERE / "tiny_model.keras"), str(HERE / "synthetic_hairpins.npz")
+    sidecars = ["--predictions", str(work / "p.tsv"), "--aggregate", str(work / "a.tsv"), "-q"]
+    assert attend.main(["--model", model, hairpins, "-o", str(HERE / "tiny_attention.tsv"), *sidecars]) == 0
+    assert attend.main(["--model", model, hairpins, "-o", str(HERE / "tiny_mutagenesis.tsv"), "--method",
+                        "mutagenesis", "--ids", "syn_mirtron_0001,syn_canonical_0001", *sidecars]) == 0
 
 
 if __name__ == "__main__":
