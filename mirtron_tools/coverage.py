@@ -233,6 +233,16 @@ def merge_coverage(sets: Sequence[tuple[str, CoverageSet]]) -> CoverageSet:
     )
 
 
+def check_coverage_ids(ids: Sequence[str], coverage: CoverageSet, source: str) -> None:
+    """InputError naming ``source`` unless every id has coverage."""
+    known = set(coverage.ids)
+    missing = [identifier for identifier in ids if identifier not in known]
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise InputError(source, f"{len(missing)} of {len(ids)} sequence id(s) have no coverage: {shown} "
+                         "(coverage must be made by mt-coverage from the same encoded candidates)")
+
+
 def coverage_channels(encoded, coverage: CoverageSet, source: str = "coverage") -> list[np.ndarray]:
     """Per-record ``(length, 5)`` float32 model channels (:data:`MODEL_CHANNELS`), joined by id.
 
@@ -240,12 +250,8 @@ def coverage_channels(encoded, coverage: CoverageSet, source: str = "coverage") 
     ``encoded`` must be in ``coverage`` with the same hairpin length; otherwise an InputError
     naming ``source`` says which ids are missing or differ.
     """
+    check_coverage_ids(encoded.ids, coverage, source)
     index = {identifier: row for row, identifier in enumerate(coverage.ids)}
-    missing = [identifier for identifier in encoded.ids if identifier not in index]
-    if missing:
-        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise InputError(source, f"{len(missing)} of {len(encoded)} sequence id(s) have no coverage: {shown} "
-                         "(coverage must be made by mt-coverage from the same encoded NPZ)")
     channels = []
     flank = coverage.flank
     for identifier, sequence in zip(encoded.ids, encoded.sequences):

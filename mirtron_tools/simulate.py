@@ -57,3 +57,234 @@ def hairpin_set(count: int, mirtron_like: bool, seed: int, prefix: str) -> list[
     """``count`` (id, sequence) pairs, reproducible from ``seed``."""
     rng = np.random.default_rng(seed)
     return [(f"{prefix}{index + 1:04d}", hairpin(rng, mirtron_like)) for index in range(count)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Small-RNA-seq read simulator (for mt-coverage tests, test-data and the coverage benchmark).
+#
+# Hairpins are placed on synthetic contigs (random flanking sequence, either strand), then reads
+# are drawn per locus, in hairpin coordinates (0 = the hairpin's 5' end), and written as a
+# sorted, indexed BAM by mirtron_tools.io.bam.write_alignments:
+#
+# * mirtron-like loci: the hairpin ends are made by splicing, so 5p-arm reads start on the
+#   hairpin's first base and 3p-arm reads end on its last base. A share of them is 5'-tailed
+#   (the 5' end is trimmed from a longer intron: 5p reads start `tail` nt in, the 3' end stays
+#   the splice site). Nothing is read beyond the hairpin. Low expression, narrow range.
+# * canonical-like loci: Drosha cuts `drosha` nt inside the annotated hairpin (5' side) and
+#   `drosha - 2` nt inside its 3' end (2-nt 3' overhang), so arm ends sit inside the hairpin;
+#   the longer primary transcript leaves fragments anywhere within 60 nt of the hairpin,
+#   and flanking fragments end exactly at the Drosha cuts. Wider expression range.
+# * everywhere: isomiR end jitter (5' ends mostly exact, 3' ends looser), substitutions at
+#   `error_rate`, 10% of reads with MAPQ 0-1 (multi-mappers), loci with zero reads
+#   (`zero_fraction`), uniform background reads on both strands, and artefacts the filters
+#   of mt-coverage must drop (secondary, duplicate-flagged and over-long reads).
+# These rules are a model of the published read shapes, not data: coverage gains measured on
+# simulated reads show what the model can use, not what real libraries give.
+# ---------------------------------------------------------------------------------------------
+
+from dataclasses import dataclass, field  # noqa: E402
+from typing import Sequence  # noqa: E402
+
+_DNA_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
+FLAG_REVERSE, FLAG_SECONDARY, FLAG_DUPLICATE = 0x10, 0x100, 0x400
+
+
+@dataclass(frozen=True)
+class SimulatedLocus:
+    """A hairpin placed in the simulated genome (0-based, end-exclusive, strand)."""
+
+    identifier: str
+    contig: str
+    start: int
+    end: int
+    strand: str
+    mirtron: bool
+    tail: int = 0      # mirtron-like: 5' tail before the 5p arm (0 = untailed)
+    drosha: int = 0    # canonical-like: Drosha cut offset from the hairpin's 5' end
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+@dataclass
+class SimulatedGenome:
+    contigs: dict[str, str]           # name -> DNA sequence (upper case)
+    loci: list[SimulatedLocus]
+
+
+@dataclass(frozen=True)
+class ExpressionLevel:
+    """Reads per locus: Poisson around ``mean * lognormal(0, spread)``; ``zero_fraction`` of loci get none."""
+
+    name: str
+    mirtron_mean: float
+    canonical_mean: float
+    zero_fraction: float = 0.1
+    mirtron_spread: float = 0.5
+    canonical_spread: float = 1.2
+
+
+@dataclass
+class SimulatedReads:
+    """Aligned reads as columns; ``sequences`` as on the forward genome strand (BAM convention)."""
+
+    contig: np.ndarray
+    start: np.ndarray
+    flag: np.ndarray
+    mapq: np.ndarray
+    mismatches: np.ndarray
+    sequences: list[str] = field(default_factory=list)
+    prefix: str = "sim_read_"
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+
+def place_hairpins(hairpins: Sequence[tuple[str, str, bool]], seed: int, contigs: int = 2,
+                   spacing: tuple[int, int] = (150, 400), contig_prefix: str = "sim",
+                   minus_fraction: float = 0.5) -> SimulatedGenome:
+    """Place ``(id, sequence, mirtron_like)`` hairpins on ``contigs`` random contigs, either strand."""
+    rng = np.random.default_rng(seed)
+    names = [f"{contig_prefix}{index + 1}" for index in range(contigs)]
+    pieces: dict[str, list[str]] = {name: [] for name in names}
+    lengths = {name: 0 for name in names}
+    loci = []
+    for number, (identifier, sequence, mirtron) in enumerate(hairpins):
+        contig = names[number % contigs]
+        gap = _random_sequence(rng, int(rng.integers(*spacing)), gc=0.42).replace("U", "T")
+        pieces[contig].append(gap)
+        lengths[contig] += len(gap)
+        dna = sequence.upper().replace("U", "T")
+        strand = "-" if rng.random() < minus_fraction else "+"
+        pieces[contig].append(dna.translate(_DNA_COMPLEMENT)[::-1] if strand == "-" else dna)
+        start = lengths[contig]
+        lengths[contig] += len(dna)
+        tail = int(rng.integers(3, 11)) if mirtron and rng.random() < 0.3 else 0
+        drosha = 0 if mirtron else int(rng.integers(2, 15))
+        loci.append(SimulatedLocus(identifier, contig, start, start + len(dna), strand, bool(mirtron), tail, drosha))
+    for name in names:
+        pieces[name].append(_random_sequence(rng, int(rng.integers(*spacing)), gc=0.42).replace("U", "T"))
+    return SimulatedGenome({name: "".join(pieces[name]) for name in names}, loci)
+
+
+def _jitter(rng: np.random.Generator, count: int, exact: float) -> np.ndarray:
+    """isomiR end offsets: 0 with probability ``exact``, else -1/+1 (and rarely -2/+2)."""
+    draw = rng.random(count)
+    offsets = np.where(rng.random(count) < 0.5, -1, 1)
+    offsets = np.where(rng.random(count) < 0.15, offsets * 2, offsets)
+    return np.where(draw < exact, 0, offsets)
+
+
+def _locus_reads(rng: np.random.Generator, locus: SimulatedLocus, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """5' and 3' ends (inclusive, hairpin coordinates) of ``count`` reads of one locus."""
+    length = locus.length
+    sizes = rng.integers(20, 25, count)
+    kind = rng.random(count)
+    five = np.empty(count, dtype=np.int64)
+    three = np.empty(count, dtype=np.int64)
+    if locus.mirtron:
+        arm5 = kind < 0.5
+        fragment = kind >= 0.95
+        five[arm5] = locus.tail + _jitter(rng, int(arm5.sum()), 0.85)
+        three[arm5] = five[arm5] + sizes[arm5] - 1
+        arm3 = ~arm5 & ~fragment
+        three[arm3] = length - 1 + np.minimum(_jitter(rng, int(arm3.sum()), 0.75), 0)
+        five[arm3] = three[arm3] - sizes[arm3] + 1
+        five[fragment] = rng.integers(0, max(length - 20, 1), int(fragment.sum()))
+        three[fragment] = np.minimum(five[fragment] + sizes[fragment] - 1, length - 1)
+        return five, three
+    cut5, cut3 = locus.drosha, length - 1 - max(locus.drosha - 2, 0)
+    arm5 = kind < 0.4
+    arm3 = (kind >= 0.4) & (kind < 0.8)
+    primary = (kind >= 0.8) & (kind < 0.95)
+    flanking = kind >= 0.95
+    five[arm5] = cut5 + _jitter(rng, int(arm5.sum()), 0.8)
+    three[arm5] = five[arm5] + sizes[arm5] - 1
+    three[arm3] = cut3 + _jitter(rng, int(arm3.sum()), 0.6)
+    five[arm3] = three[arm3] - sizes[arm3] + 1
+    primary_sizes = rng.integers(16, 31, int(primary.sum()))
+    five[primary] = rng.integers(-60, length + 60, int(primary.sum()))
+    three[primary] = five[primary] + primary_sizes - 1
+    upstream = flanking & (rng.random(count) < 0.5)
+    downstream = flanking & ~upstream
+    flank_sizes = rng.integers(16, 23, count)
+    three[upstream] = cut5 - 1
+    five[upstream] = three[upstream] - flank_sizes[upstream] + 1
+    five[downstream] = cut3 + 1
+    three[downstream] = five[downstream] + flank_sizes[downstream] - 1
+    return five, three
+
+
+def _read_count(rng: np.random.Generator, locus: SimulatedLocus, level: ExpressionLevel) -> int:
+    if rng.random() < level.zero_fraction:
+        return 0
+    mean, spread = ((level.mirtron_mean, level.mirtron_spread) if locus.mirtron
+                    else (level.canonical_mean, level.canonical_spread))
+    return int(rng.poisson(mean * rng.lognormal(0.0, spread)))
+
+
+def simulate_reads(genome: SimulatedGenome, level: ExpressionLevel, seed: int, background_reads: int = 0,
+                   error_rate: float = 0.005, artefact_fraction: float = 0.05) -> SimulatedReads:
+    """Draw reads for every locus of ``genome`` at ``level``, plus background and filter artefacts."""
+    rng = np.random.default_rng(seed)
+    names = list(genome.contigs)
+    contig_index = {name: index for index, name in enumerate(names)}
+    contig_column, starts, ends, reverse = [], [], [], []
+    for locus in genome.loci:
+        count = _read_count(rng, locus, level)
+        if count == 0:
+            continue
+        five, three = _locus_reads(rng, locus, count)
+        if locus.strand == "+":
+            read_starts, read_ends = locus.start + five, locus.start + three + 1
+        else:
+            read_starts, read_ends = locus.end - 1 - three, locus.end - five
+        contig_column.append(np.full(count, contig_index[locus.contig]))
+        starts.append(read_starts)
+        ends.append(read_ends)
+        reverse.append(np.full(count, locus.strand == "-"))
+    if background_reads:
+        sizes = np.array([len(genome.contigs[name]) for name in names], dtype=np.float64)
+        chosen = rng.choice(len(names), size=background_reads, p=sizes / sizes.sum())
+        lengths = rng.integers(16, 36, background_reads)
+        read_starts = (rng.random(background_reads) * (sizes[chosen] - lengths)).astype(np.int64)
+        contig_column.append(chosen)
+        starts.append(read_starts)
+        ends.append(read_starts + lengths)
+        reverse.append(rng.random(background_reads) < 0.5)
+    if not starts:
+        return SimulatedReads(*(np.zeros(0, dtype=np.int64) for _ in range(5)))
+    contig = np.concatenate(contig_column).astype(np.int32)
+    start = np.concatenate(starts).astype(np.int64)
+    end = np.concatenate(ends).astype(np.int64)
+    is_reverse = np.concatenate(reverse)
+    limits = np.array([len(genome.contigs[name]) for name in names], dtype=np.int64)[contig]
+    start = np.clip(start, 0, limits - 1)
+    end = np.clip(end, start + 1, limits)
+    flag = np.where(is_reverse, FLAG_REVERSE, 0).astype(np.int32)
+    mapq = np.where(rng.random(len(start)) < 0.1, rng.integers(0, 2, len(start)),
+                    rng.integers(30, 43, len(start))).astype(np.int32)
+    artefacts = rng.random(len(start)) < artefact_fraction
+    kind = rng.random(len(start))
+    flag[artefacts & (kind < 0.4)] |= FLAG_SECONDARY
+    flag[artefacts & (kind >= 0.4) & (kind < 0.7)] |= FLAG_DUPLICATE
+    too_long = artefacts & (kind >= 0.7)
+    end[too_long] = np.minimum(start[too_long] + rng.integers(40, 51, int(too_long.sum())), limits[too_long])
+    sequences, mismatches = [], np.zeros(len(start), dtype=np.int32)
+    errors = rng.random(len(start)) < 1 - (1 - error_rate) ** 22
+    genome_sequences = [genome.contigs[name] for name in names]
+    for row in range(len(start)):
+        sequence = genome_sequences[contig[row]][start[row]:end[row]]
+        if errors[row]:
+            position = int(rng.integers(0, len(sequence)))
+            substitute = "ACGT"[(("ACGT".find(sequence[position]) + 1 + int(rng.integers(0, 3))) % 4)]
+            sequence = sequence[:position] + substitute + sequence[position + 1:]
+            mismatches[row] = 1
+        sequences.append(sequence)
+    return SimulatedReads(contig, start, flag, mapq, mismatches, sequences)
+
+
+def loci_bed_rows(loci: Sequence[SimulatedLocus]) -> list[str]:
+    """BED6 lines (no newline) for the loci, score 0."""
+    return [f"{locus.contig}\t{locus.start}\t{locus.end}\t{locus.identifier}\t0\t{locus.strand}" for locus in loci]

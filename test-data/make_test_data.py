@@ -10,6 +10,12 @@ Files (all deterministic):
   tiny_predictions.tsv      mt-predict of synthetic_hairpins.fa with tiny_model.keras (golden)
   tiny_attention.tsv        mt-attend of synthetic_hairpins.npz with tiny_model.keras (golden)
   tiny_mutagenesis.tsv      mt-attend --method mutagenesis of two of them (golden)
+  sim_genome.fa(.fai)       8 mirtron-like + 8 canonical-like hairpins placed on 2 random contigs
+  sim_candidates.bed        their BED6 regions (either strand); sim_labels.tsv their labels
+  sim_reads.bam(.bai)       simulated small-RNA reads over them (mirtron_tools.simulate.simulate_reads,
+                            seed 43: zero-read loci, background, artefacts the filters must drop)
+  sim_candidates.npz/.tsv   mt-encode sim_candidates.bed --genome sim_genome.fa (golden)
+  sim_candidates.cov.npz/.cov.tsv  mt-coverage of them with sim_reads.bam (golden)
 
 Run: python test-data/make_test_data.py   (later issues add genomes, GTFs and BAMs here)
 """
@@ -51,6 +57,7 @@ def main() -> None:
     assert predict.main(["--model", str(HERE / "tiny_model.keras"), str(HERE / "synthetic_hairpins.fa"),
                          "-o", str(HERE / "tiny_predictions.tsv"), "-q"]) == 0
     make_attention_goldens(work)
+    make_coverage_data()
     for path in work.iterdir():
         path.unlink()
     work.rmdir()
@@ -65,6 +72,35 @@ def make_attention_goldens(work: Path) -> None:
     assert attend.main(["--model", model, hairpins, "-o", str(HERE / "tiny_attention.tsv"), *sidecars]) == 0
     assert attend.main(["--model", model, hairpins, "-o", str(HERE / "tiny_mutagenesis.tsv"), "--method",
                         "mutagenesis", "--ids", "syn_mirtron_0001,syn_canonical_0001", *sidecars]) == 0
+
+
+def make_coverage_data() -> None:
+    """Simulated genome, candidates, reads (BAM) and the mt-encode / mt-coverage goldens for them."""
+    from mirtron_tools.cli import coverage, encode
+    from mirtron_tools.io.bam import write_alignments
+    from mirtron_tools.simulate import ExpressionLevel, loci_bed_rows, place_hairpins, simulate_reads
+
+    hairpins = ([(identifier, sequence, True) for identifier, sequence
+                 in hairpin_set(8, True, seed=31, prefix="sim_mirtron_")]
+                + [(identifier, sequence, False) for identifier, sequence
+                   in hairpin_set(8, False, seed=32, prefix="sim_canonical_")])
+    genome = place_hairpins(hairpins, seed=41)
+    write_fasta(HERE / "sim_genome.fa", genome.contigs.items())
+    (HERE / "sim_genome.fa.fai").unlink(missing_ok=True)
+    with open(HERE / "sim_candidates.bed", "w") as stream:
+        stream.writelines(f"{row}\n" for row in loci_bed_rows(genome.loci))
+    with open(HERE / "sim_labels.tsv", "w") as stream:
+        stream.write("id\tlabel\n")
+        stream.writelines(f"{locus.identifier}\t{'mirtron' if locus.mirtron else 'canonical'}\n"
+                          for locus in genome.loci)
+    level = ExpressionLevel("test", mirtron_mean=8, canonical_mean=30, zero_fraction=0.15)
+    reads = simulate_reads(genome, level, seed=43, background_reads=150)
+    write_alignments(HERE / "sim_reads.bam", {name: len(sequence) for name, sequence in genome.contigs.items()},
+                     reads)
+    assert encode.main([str(HERE / "sim_candidates.bed"), "--genome", str(HERE / "sim_genome.fa"),
+                        "-o", str(HERE / "sim_candidates.npz"), "-q"]) == 0
+    assert coverage.main([str(HERE / "sim_candidates.npz"), str(HERE / "sim_reads.bam"),
+                          "-o", str(HERE / "sim_candidates.cov.npz"), "-q"]) == 0
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 from typing import Sequence
 
 from . import common
@@ -113,7 +114,7 @@ def execute(args: argparse.Namespace) -> int:
     write_coverage(args.output, coverage, coordinates)
     write_summary(table, (summary_row(identifier, region, summary)
                           for identifier, region, (_, summary) in zip(encoded.ids, regions, results)),
-                  comments=[f"mt-coverage of {args.encoded}: {len(args.alignments)} alignment file(s), "
+                  comments=[f"mt-coverage of {Path(args.encoded).name}: {len(args.alignments)} alignment file(s), "
                             f"{inputs.library_size} mapped reads, flank {args.flank} nt, "
                             f"reads {args.min_read_length}-{args.max_read_length} nt, MAPQ >= {args.min_mapq}"])
     with_reads = sum(1 for _, summary in results if summary.total_reads)

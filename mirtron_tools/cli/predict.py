@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("input", metavar="FASTA|NPZ", help="hairpins: FASTA (plain/gzip, '-' = stdin) or mt-encode NPZ")
     parser.add_argument("-o", "--output", required=True, metavar="TSV", help="predictions ('-' = stdout)")
     common.add_model(parser)
+    parser.add_argument("--coverage", nargs="+", default=[], metavar="COV.npz",
+                        help="small-RNA-seq coverage from mt-coverage for every input hairpin (joined by id); "
+                             "needed by, and only by, models trained with --coverage")
     parser.add_argument("--threshold", type=common.probability, default=None,
                         help="call threshold (default: the one chosen on validation data, from the manifest)")
     evaluation = parser.add_argument_group("evaluation")
@@ -81,6 +84,22 @@ def execute(args: argparse.Namespace) -> int:
     model_path = resolve_model(args.model)
     manifest = read_manifest(model_path)
     truth = read_labels(args.labels) if args.labels else None
+    coverage = None
+    if args.coverage:
+        from ..io.coverage import read_coverage_files
+
+        coverage = read_coverage_files(args.coverage)
+    from ..coverage import check_coverage_for_model
+
+    check_coverage_for_model(manifest, coverage, str(model_path), " ".join(args.coverage))
+    if coverage is not None:
+        from ..io.npz import looks_like_npz
+
+        if looks_like_npz(args.input):  # FASTA input is checked chunk by chunk
+            from ..coverage import check_coverage_ids
+            from ..io.encoded import read_encoded
+
+            check_coverage_ids(read_encoded(args.input).ids, coverage, " ".join(args.coverage))
     threshold = args.threshold if args.threshold is not None else float(manifest["threshold"])
     positive_call = manifest.get("positive_class", "positive")
 
@@ -97,7 +116,12 @@ def execute(args: argparse.Namespace) -> int:
     with atomic_text(args.output) as stream:
         stream.write("id\tlength\tprobability\tcall\n")
         for chunk in _chunks(args, stats):
-            arrays = model_inputs(chunk)
+            extra = None
+            if coverage is not None:
+                from ..coverage import coverage_channels
+
+                extra = coverage_channels(chunk, coverage, " ".join(args.coverage))
+            arrays = model_inputs(chunk, extra)
             check_inputs(manifest, arrays[0].shape[1], args.input)
             probabilities = predict_arrays(model, arrays, args.batch_size)
             for identifier, sequence, probability in zip(chunk.ids, chunk.sequences, probabilities):

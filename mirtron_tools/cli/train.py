@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--negative", nargs="+", default=[], metavar="NPZ", help="encoded negative hairpins")
     data.add_argument("--encoded", metavar="NPZ", help="encoded hairpins labelled by --labels")
     data.add_argument("--labels", metavar="TSV", help="id<TAB>label for --encoded")
+    data.add_argument("--coverage", nargs="+", default=[], metavar="COV.npz",
+                      help="small-RNA-seq coverage from mt-coverage for every training hairpin (joined by id); "
+                           "the model then needs coverage at prediction too")
     data.add_argument("--task", default="mirtron", choices=("mirtron", "premirna"),
                       help="what the positive class is, recorded in the manifest (default: %(default)s)")
     out = parser.add_argument_group("outputs")
@@ -114,6 +117,16 @@ def execute(args: argparse.Namespace) -> int:
     encoded, labels, sources = load_training_data(args)
     logger.info("training on %d hairpins: %d positive, %d negative", len(labels), int(labels.sum()),
                 int((labels == 0).sum()))
+    extra, coverage_record, coverage_channel_names = None, None, []
+    if args.coverage:  # joined and checked before TensorFlow loads
+        from ..coverage import MODEL_CHANNELS, coverage_channels, coverage_manifest
+        from ..io.coverage import read_coverage_files
+
+        coverage = read_coverage_files(args.coverage)
+        extra = coverage_channels(encoded, coverage, " ".join(args.coverage))
+        coverage_record, coverage_channel_names = coverage_manifest(coverage), list(MODEL_CHANNELS)
+        sources["coverage"] = [Path(path).name for path in args.coverage]
+        logger.info("coverage joined for all %d hairpins (flank %d nt)", len(encoded), coverage.flank)
     if args.seed is None:
         logger.warning("no --seed given: this run cannot be reproduced exactly")
 
@@ -131,7 +144,7 @@ def execute(args: argparse.Namespace) -> int:
         validation_fraction=args.validation_fraction, seed=args.seed,
         architecture=Architecture(lstm_units=args.lstm_units, attention_units=args.attention_units,
                                   dropout=args.dropout))
-    arrays = model_inputs(encoded)
+    arrays = model_inputs(encoded, extra)
     rows, curves = [], {}
     if args.folds:
         fold_results, out_of_fold = cross_validate(
@@ -166,8 +179,8 @@ def execute(args: argparse.Namespace) -> int:
         "positive_class": args.task,
         "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "encoding_format_version": ENCODING_FORMAT_VERSION,
-        "channels": list(CHANNELS),
-        "coverage": None,
+        "channels": list(CHANNELS) + coverage_channel_names,
+        "coverage": coverage_record,
         "max_length": int(encoded.max_length),
         "threshold": float(result.threshold),
         "seed": args.seed,

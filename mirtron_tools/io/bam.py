@@ -334,4 +334,4 @@ def write_alignments(path: str | os.PathLike, contigs: dict[str, int], reads) ->
                 segment.set_tag("NM", int(reads.mismatches[row]))
                 output.write(segment)
         with atomic_path(f"{target}.bai", suffix=".bai") as index:
-            pysam.index(str(temporary), str(index))
+            pysam.index(str(temporary), "-o", str(index))
