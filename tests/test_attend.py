@@ -223,20 +223,59 @@ def test_model_without_attention_layer_works_with_mutagenesis(tmp_path, test_dat
     assert len(_table(tmp_path / "m.tsv")[1]) == 26
 
 
-def _coverage_model(tmp_path):
+def _coverage_model(folder):
+    """A small untrained model over sequence + the issue-3 coverage channels, with such a manifest."""
+    from mirtron_tools.coverage import MODEL_CHANNELS, NORMALISATION
+    from mirtron_tools.encoding import CHANNELS
     from mirtron_tools.model import Architecture, build_model
 
-    model = build_model(9, Architecture(lstm_units=4, attention_units=4, dense_units=4))
-    channels = ["A", "C", "G", "U", "paired_open", "paired_close", "unpaired", "coverage", "read_ends"]
-    save_model(model, tmp_path / "cov.keras", {"task": "mirtron", "positive_class": "mirtron", "threshold": 0.5,
-                                               "channels": channels, "coverage": {"channels": channels[7:]},
-                                               "max_length": 200})
-    return str(tmp_path / "cov.keras")
+    keras.utils.set_random_seed(5)
+    model = build_model(len(CHANNELS) + len(MODEL_CHANNELS), Architecture(lstm_units=4, attention_units=4,
+                                                                          dense_units=4))
+    save_model(model, folder / "cov.keras", {
+        "task": "mirtron", "positive_class": "mirtron", "threshold": 0.5, "max_length": 200,
+        "channels": [*CHANNELS, *MODEL_CHANNELS],
+        "coverage": {"channels": list(MODEL_CHANNELS), "flank": 5, "normalisation": NORMALISATION,
+                     "format_version": 1, "settings": {}}})
+    return str(folder / "cov.keras")
+
+
+def _coverage_file(folder, encoded, flank=5):
+    from mirtron_tools.coverage import CoverageSet
+    from mirtron_tools.io.coverage import write_coverage
+
+    rng = np.random.default_rng(3)
+    counts = [rng.poisson(4, size=(len(sequence) + 2 * flank, 3)).astype(np.int32) for sequence in encoded.sequences]
+    coverage = CoverageSet(ids=list(encoded.ids), lengths=encoded.lengths, flank=flank, counts=counts,
+                           library_sizes=np.full(len(encoded), 5e5))
+    write_coverage(folder / "h.cov.npz", coverage)
+    return str(folder / "h.cov.npz"), coverage
+
+
+def test_coverage_model_gets_its_channels_in_table_and_figure(tmp_path, test_data):
+    from mirtron_tools.coverage import MODEL_CHANNELS, coverage_channels
+
+    encoded = read_encoded(test_data / "synthetic_hairpins.npz")
+    model = _coverage_model(tmp_path)
+    coverage_path, coverage = _coverage_file(tmp_path, encoded)
+    output = tmp_path / "a.tsv"
+    assert attend.main(["--model", model, str(test_data / "synthetic_hairpins.npz"), "--coverage", coverage_path,
+                        "-o", str(output), "-q", "--ids", "syn_mirtron_0002,syn_canonical_0005",
+                        "--plots", str(tmp_path / "figs"), "--format", "svg", "--chunk-size", "1"]) == 0
+    header, rows = _table(output)
+    assert header == ["id", "position", "nucleotide", "structure", "attention", *MODEL_CHANNELS]
+    subset = encoded.subset([encoded.ids.index("syn_mirtron_0002"), encoded.ids.index("syn_canonical_0005")])
+    expected = np.concatenate(coverage_channels(subset, coverage))
+    assert np.allclose(np.array([[float(value) for value in row[5:]] for row in rows]), expected, rtol=1e-3)
+    for weights in _by_id(rows, 4).values():
+        assert abs(weights.sum() - 1) < 1e-4
+    svg = (tmp_path / "figs" / "syn_mirtron_0002_attention.svg").read_text()
+    assert "five prime" in svg and "depth" in svg
 
 
 @pytest.mark.parametrize("case", ["unknown_ids_npz", "unknown_ids_fasta", "unknown_ids_stdin", "plot_folder_is_file",
                                   "plot_folder_parent_missing", "plot_folder_read_only", "coverage_model_no_coverage",
-                                  "coverage_for_sequence_model", "no_attention_layer_missing_model"])
+                                  "coverage_for_sequence_model", "coverage_missing_ids", "missing_model"])
 def test_bad_input(tmp_path, test_data, capsys, monkeypatch, case):
     inputs = tmp_path / "in"
     inputs.mkdir()
@@ -271,10 +310,14 @@ def test_bad_input(tmp_path, test_data, capsys, monkeypatch, case):
         expected = "plot folder is not writable"
     elif case == "coverage_model_no_coverage":
         model = _coverage_model(inputs)
-        expected = "cov.keras: the model was trained with coverage channels (coverage, read_ends); give them with --coverage"
+        expected = "cov.keras: this model was trained with small-RNA-seq coverage (coverage_depth,"
     elif case == "coverage_for_sequence_model":
-        extra = ["--coverage", str(write(inputs / "c.npz", "x"))]
-        expected = "tiny_model.keras: the model takes sequence and structure only; it cannot use --coverage"
+        extra = ["--coverage", _coverage_file(inputs, read_encoded(data))[0]]
+        expected = "tiny_model.keras: this model was trained on sequence only; it cannot use --coverage"
+    elif case == "coverage_missing_ids":
+        model = _coverage_model(inputs)
+        extra = ["--coverage", _coverage_file(inputs, read_encoded(data).subset(range(5)))[0]]
+        expected = "h.cov.npz: 15 of 20 sequence id(s) have no coverage"
     else:
         model = str(inputs / "missing.keras")
         expected = "missing.keras: neither a bundled model"

@@ -32,7 +32,8 @@ outputs:
                                mutagenesis: id, position, nucleotide, structure, delta_A, delta_C,
                                             delta_G, delta_U (p(mutant) - p(hairpin); 0 at the
                                             hairpin's own base), importance (mean |delta|)
-                             then the coverage channels at that position for coverage models
+                             then, for coverage models, the coverage channels at that position
+                             (log1p counts per million, as the model sees them)
   OUTPUT.predictions.tsv     id, length, probability, call (as mt-predict)
   OUTPUT.aggregate.tsv       group, end (5p/3p), distance (0 = terminal base), hairpins,
                              mean_score, mean_relative (score * length / hairpin total: 1 = uniform);
@@ -56,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--method", choices=METHODS, default="attention",
                         help="per-position score (default: %(default)s)")
     parser.add_argument("--coverage", metavar="NPZ",
-                        help="per-position coverage channels of the same hairpins (models trained with coverage)")
+                        help="mt-coverage output for the same hairpins (required by models trained with coverage)")
     parser.add_argument("--threshold", type=common.probability, default=None,
                         help="call threshold (default: the one in the model's manifest)")
     parser.add_argument("--labels", metavar="TSV", help="id<TAB>label: also split the aggregate by true class")
@@ -175,20 +176,13 @@ def _unknown_ids_error(source: str, unknown: Sequence[str]):
     return InputError(source, f"{len(unknown)} id(s) given with --ids are not in the input: {shown}")
 
 
-def model_needs_coverage(manifest: dict) -> list[str]:
-    """Names of the model's input channels beyond sequence and structure (its coverage tracks)."""
-    from ..encoding import CHANNELS
-
-    return [name for name in manifest.get("channels", []) if name not in CHANNELS]
-
-
 def execute(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from ..attribution import (EndProfile, TopScoring, attention_header, attention_rows, mutagenesis_header,
                                mutagenesis_importance, mutagenesis_rows, prediction_groups, saturation_mutagenesis)
+    from ..coverage import check_coverage_for_model, coverage_channels
     from ..errors import InputError, ModelError
-    from ..io.atomic import atomic_path, atomic_text, check_writable
+    from ..io.atomic import atomic_text, check_writable
+    from ..io.coverage import read_coverage
     from ..io.fasta import HairpinStats
     from ..io.model import read_manifest, resolve_model
     from ..io.tsv import read_labels
@@ -203,13 +197,9 @@ def execute(args: argparse.Namespace) -> int:
     create_plots = check_plot_folder(args.plots) if args.plots else False
     model_path = resolve_model(args.model)
     manifest = read_manifest(model_path)
-    coverage_channels = model_needs_coverage(manifest)
-    if coverage_channels and not args.coverage:
-        raise ModelError(f"{model_path}: the model was trained with coverage channels "
-                         f"({', '.join(coverage_channels)}); give them with --coverage")
-    if args.coverage and not coverage_channels:
-        raise ModelError(f"{model_path}: the model takes sequence and structure only; "
-                         f"it cannot use --coverage {args.coverage}")
+    coverage = read_coverage(args.coverage) if args.coverage else None
+    check_coverage_for_model(manifest, coverage, str(model_path), args.coverage)
+    extra_names = list(manifest["coverage"]["channels"]) if coverage is not None else []
     truth = read_labels(args.labels) if args.labels else None
     wanted = set(args.ids) if args.ids else None
     if wanted is not None:
@@ -219,7 +209,6 @@ def execute(args: argparse.Namespace) -> int:
             unknown = [identifier for identifier in args.ids if identifier not in present]
             if unknown:
                 raise _unknown_ids_error(args.input, unknown)
-    coverage = _open_coverage(args.coverage, coverage_channels) if args.coverage else None
     threshold = args.threshold if args.threshold is not None else float(manifest["threshold"])
     positive_call = manifest.get("positive_class", "positive")
     top = TopScoring(0 if not args.plots or wanted is not None else (10 if args.top is None else args.top))
@@ -244,7 +233,6 @@ def execute(args: argparse.Namespace) -> int:
     def predict(arrays):
         return predict_arrays(model, arrays, args.batch_size)
 
-    extra_names = list(coverage_channels)
     header = (attention_header if args.method == "attention" else mutagenesis_header)(extra_names)
     profile = EndProfile(max(int(manifest.get("max_length", args.max_length)), args.max_length))
     stats = HairpinStats()
@@ -260,7 +248,7 @@ def execute(args: argparse.Namespace) -> int:
             if predictions:
                 predictions.write("id\tlength\tprobability\tcall\n")
             for chunk in _chunks(args, stats, wanted):
-                extra = coverage.tracks(chunk) if coverage is not None else None
+                extra = coverage_channels(chunk, coverage, args.coverage) if coverage is not None else None
                 arrays = model_inputs(chunk, extra)
                 check_inputs(manifest, arrays[0].shape[1], args.input)
                 if args.method == "attention":
@@ -335,24 +323,14 @@ def _draw(outputs: contextlib.ExitStack, folder: Path, args, profile, items, ext
     save_figure(figure, outputs.enter_context(atomic_path(folder / aggregate_name, suffix=f".{extension}")))
     for identifier, sequence, structure, scores, probability, call, deltas, track in items:
         tracks = None
-        if track is not None:
-            tracks = {name: track[:, column] for column, name in enumerate(extra_names)}
+        if track is not None:  # per-position tracks only; the flank means are one value per hairpin
+            tracks = {name.removeprefix("coverage_").replace("_", " ") + "\n(log1p CPM)": track[:, column]
+                      for column, name in enumerate(extra_names) if "flank" not in name}
         figure = attribution_figure(identifier, sequence, structure, scores, probability, call, args.method,
                                     deltas, tracks)
         path = folder / figure_name(identifier, args.method, taken, extension)
         save_figure(figure, outputs.enter_context(atomic_path(path, suffix=f".{extension}")))
     logger.info("drew %d figure(s) in %s", len(taken), folder)
-
-
-def _open_coverage(path: str, channels: list[str]):
-    """Coverage tracks for the hairpins of the input, from the issue-3 coverage module."""
-    from ..errors import InputError
-
-    try:
-        from .. import coverage as coverage_module
-    except ImportError:
-        raise InputError(path, "this mirtron_tools cannot read coverage files yet") from None
-    return coverage_module.open_tracks(path, channels)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
