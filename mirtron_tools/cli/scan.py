@@ -1,0 +1,178 @@
+"""The genome-scan mode of mt-encode: --genome with --annotation (options and execution)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+
+from . import common
+
+logger = logging.getLogger("mirtron_tools.encode")
+
+
+def add_scan_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the genome scan for novel mirtrons (rule: mirtron_tools.introns)."""
+    from ..introns import ScanParameters
+
+    defaults = ScanParameters()
+    scan = parser.add_argument_group(
+        "genome scan (--genome with --annotation: candidate hairpins of every intron, no FASTA/BED input)")
+    scan.add_argument("--annotation", metavar="GTF", help="gene models, GTF or GFF3 (plain or gzip)")
+    scan.add_argument("--region", metavar="CONTIG[:START-END]",
+                      help="scan only introns starting in this region (1-based, inclusive, as samtools)")
+    scan.add_argument("--chunk", metavar="I/N", type=_chunk,
+                      help="scan only piece I of N (in genome order; the pieces' outputs concatenate to the "
+                           "whole run's)")
+    scan.add_argument("--conventional-length", metavar="MIN-MAX", type=_length_range,
+                      default=(defaults.conventional_min_length, defaults.conventional_max_length),
+                      help="whole introns of this length are conventional-mirtron candidates (default: "
+                           f"{defaults.conventional_min_length}-{defaults.conventional_max_length})")
+    scan.add_argument("--window", type=common.positive_int, default=defaults.window, metavar="NT",
+                      help="nt folded at each intron end for tailed candidates, also their longest hairpin "
+                           "(default: %(default)s)")
+    scan.add_argument("--max-splice-distance", type=_non_negative, default=defaults.max_splice_distance,
+                      metavar="NT", help="a tailed hairpin must end this close to its splice site "
+                                         "(default: %(default)s)")
+    scan.add_argument("--prefilter", action="store_true",
+                      help="skip windows with no helix reaching the splice site, before folding (faster; "
+                           "measured recall in the README)")
+
+
+def check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
+    """FASTA/BED input or the genome scan, not both; usage errors exit 2."""
+    if args.annotation:
+        if args.input is not None:
+            parser.error(f"give either an input ({args.input}) or --annotation, not both")
+        if not args.genome:
+            parser.error("--annotation needs --genome")
+    else:
+        if args.input is None:
+            parser.error("give a FASTA/BED input, or --genome with --annotation for a genome scan")
+        scan_only = [name for name, value in (("--region", args.region), ("--chunk", args.chunk),
+                                               ("--prefilter", args.prefilter)) if value]
+        if scan_only:
+            parser.error(f"{', '.join(scan_only)}: only with --annotation")
+    return args
+
+
+def _chunk(text: str) -> tuple[int, int]:
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected I/N such as 3/10, not {text}") from None
+    if not 1 <= index <= count:
+        raise argparse.ArgumentTypeError(f"need 1 <= I <= N, not {text}")
+    return index, count
+
+
+def _length_range(text: str) -> tuple[int, int]:
+    try:
+        low, high = (int(part) for part in text.split("-"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MIN-MAX such as 50-150, not {text}") from None
+    if not 1 <= low <= high:
+        raise argparse.ArgumentTypeError(f"need 1 <= MIN <= MAX, not {text}")
+    return low, high
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
+_REGION = re.compile(r"^(?P<contig>[^:\s]+)(?::(?P<start>[\d,]+)-(?P<end>[\d,]+))?$")
+
+
+def parse_region(text: str, genome) -> tuple[str, int, int]:
+    """``contig[:start-end]`` (1-based inclusive) -> ``(contig, start0, end)`` checked against the genome."""
+    from ..errors import InputError
+
+    match = _REGION.match(text.strip())
+    if match is None:
+        raise InputError("--region", f"'{text}' is not CONTIG or CONTIG:START-END")
+    contig = match["contig"]
+    genome.check_contig(contig, "--region")
+    length = genome.lengths[contig]
+    if match["start"] is None:
+        return contig, 0, length
+    start, end = int(match["start"].replace(",", "")), int(match["end"].replace(",", ""))
+    if start < 1 or end < start or end > length:
+        raise InputError("--region", f"region {text} is outside contig {contig} (1-{length}) or empty")
+    return contig, start - 1, end
+
+
+def check_annotation_contigs(transcripts, genome, source: str) -> None:
+    """Every annotated contig must be in the genome, and every exon inside its contig."""
+    from ..errors import InputError
+    from ..io.annotation import annotation_contigs
+
+    ends = annotation_contigs(transcripts)
+    missing = [contig for contig in ends if contig not in genome.lengths]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        renamed = [contig[3:] if contig.startswith("chr") else f"chr{contig}" for contig in missing]
+        hint = (" (chr naming differs: the genome has e.g. '" + next(name for name in renamed if name in genome.lengths)
+                + "')") if any(name in genome.lengths for name in renamed) else ""
+        have = ", ".join(list(genome.lengths)[:5]) + (" ..." if len(genome.lengths) > 5 else "")
+        raise InputError(source, f"{len(missing)} contig(s) of the annotation are not in genome {genome.path}: "
+                         f"{shown}{hint}; the genome has {have}")
+    for contig, end in ends.items():
+        if end > genome.lengths[contig]:
+            raise InputError(source, f"exons on {contig} reach {end}, past the end of the genome's {contig} "
+                             f"({genome.lengths[contig]} nt): is it the same assembly?")
+
+
+def execute_scan(args: argparse.Namespace) -> int:
+    """Annotation -> introns -> windows (region/chunk) -> folded candidates -> NPZ + TSV."""
+    from ..errors import InputError
+    from ..introns import (ScanParameters, candidates_to_encoded, introns_from_transcripts, plan_windows, scan,
+                           select_chunk, select_region, window_clusters)
+    from ..io.annotation import read_transcripts
+    from ..io.encoded import write_encoded
+    from ..io.genome import Genome
+
+    parameters = ScanParameters(conventional_min_length=args.conventional_length[0],
+                                conventional_max_length=args.conventional_length[1], window=args.window,
+                                max_splice_distance=args.max_splice_distance, prefilter=args.prefilter)
+    try:
+        parameters.check()
+    except ValueError as error:
+        raise InputError("mt-encode", str(error)) from None
+    if args.window > args.max_length:
+        raise InputError("--window", f"{args.window} nt is longer than --max-length {args.max_length}")
+    if args.conventional_length[1] > args.max_length:
+        raise InputError("--conventional-length", f"longest conventional intron {args.conventional_length[1]} nt "
+                         f"is longer than --max-length {args.max_length}")
+    transcripts = read_transcripts(args.annotation)
+    with Genome(args.genome) as genome:
+        check_annotation_contigs(transcripts, genome, args.annotation)
+        region = parse_region(args.region, genome) if args.region else None
+        introns = introns_from_transcripts(transcripts, contig_order=list(genome.lengths))
+        if not introns:
+            raise InputError(args.annotation, f"no introns: all {len(transcripts)} transcript(s) have a single exon")
+        windows = plan_windows(introns, parameters)
+        clusters = window_clusters(windows)
+        if region is not None:
+            clusters = select_region(clusters, *region)
+        if args.chunk:
+            clusters = select_chunk(clusters, *args.chunk)
+        selected = [window for cluster in clusters for window in cluster]
+        shard = " ".join(part for part in (f"region {args.region}" if args.region else "",
+                                           "chunk %d/%d" % args.chunk if args.chunk else "") if part)
+        logger.info("%d introns of %d multi-exon transcripts; %d windows to fold%s", len(introns),
+                    sum(1 for transcript in transcripts if len(transcript.exons) > 1), len(selected),
+                    f" in {shard}" if shard else "")
+        if not selected:
+            logger.warning("no intron windows%s: writing an empty candidate set", f" in {shard}" if shard else "")
+        progress = common.Progress("folding intron windows", len(selected), args.quiet)
+        candidates = scan(selected, genome.fetch, parameters, threads=args.threads, progress=progress)
+        progress.close()
+    encoded = candidates_to_encoded(candidates, selected, introns, max_length=args.max_length)
+    write_encoded(args.output, encoded, args.table)
+    counts = {subtype: int((encoded.annotations["subtype"] == subtype).sum()) for subtype in
+              ("conventional", "5'-tailed", "3'-tailed")}
+    logger.info("wrote %d candidate hairpins to %s (%s)", len(encoded), args.output,
+                ", ".join(f"{count} {subtype}" for subtype, count in counts.items()))
+    return 0
