@@ -56,8 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_model(parser)
     parser.add_argument("--method", choices=METHODS, default="attention",
                         help="per-position score (default: %(default)s)")
-    parser.add_argument("--coverage", metavar="NPZ",
-                        help="mt-coverage output for the same hairpins (required by models trained with coverage)")
+    parser.add_argument("--coverage", nargs="+", default=[], metavar="COV.npz",
+                        help="small-RNA-seq coverage from mt-coverage for every input hairpin (joined by id); "
+                             "needed by, and only by, models trained with --coverage")
     parser.add_argument("--threshold", type=common.probability, default=None,
                         help="call threshold (default: the one in the model's manifest)")
     parser.add_argument("--labels", metavar="TSV", help="id<TAB>label: also split the aggregate by true class")
@@ -179,10 +180,10 @@ def _unknown_ids_error(source: str, unknown: Sequence[str]):
 def execute(args: argparse.Namespace) -> int:
     from ..attribution import (EndProfile, TopScoring, attention_header, attention_rows, mutagenesis_header,
                                mutagenesis_importance, mutagenesis_rows, prediction_groups, saturation_mutagenesis)
-    from ..coverage import check_coverage_for_model, coverage_channels
+    from ..coverage import check_coverage_for_model, check_coverage_ids, coverage_channels
     from ..errors import InputError, ModelError
     from ..io.atomic import atomic_text, check_writable
-    from ..io.coverage import read_coverage
+    from ..io.coverage import read_coverage_files
     from ..io.fasta import HairpinStats
     from ..io.model import read_manifest, resolve_model
     from ..io.tsv import read_labels
@@ -197,18 +198,22 @@ def execute(args: argparse.Namespace) -> int:
     create_plots = check_plot_folder(args.plots) if args.plots else False
     model_path = resolve_model(args.model)
     manifest = read_manifest(model_path)
-    coverage = read_coverage(args.coverage) if args.coverage else None
-    check_coverage_for_model(manifest, coverage, str(model_path), args.coverage)
+    coverage_source = " ".join(args.coverage)
+    coverage = read_coverage_files(args.coverage) if args.coverage else None
+    check_coverage_for_model(manifest, coverage, str(model_path), coverage_source)
     extra_names = list(manifest["coverage"]["channels"]) if coverage is not None else []
     truth = read_labels(args.labels) if args.labels else None
     wanted = set(args.ids) if args.ids else None
-    if wanted is not None:
-        known = _input_ids(args.input)
-        if known is not None:
+    known = _input_ids(args.input) if wanted is not None or coverage is not None else None
+    if known is not None:  # standard input is read once, so its ids are checked as they come
+        if wanted is not None:
             present = set(known)
             unknown = [identifier for identifier in args.ids if identifier not in present]
             if unknown:
                 raise _unknown_ids_error(args.input, unknown)
+            known = [identifier for identifier in known if identifier in wanted]
+        if coverage is not None:
+            check_coverage_ids(known, coverage, coverage_source)
     threshold = args.threshold if args.threshold is not None else float(manifest["threshold"])
     positive_call = manifest.get("positive_class", "positive")
     top = TopScoring(0 if not args.plots or wanted is not None else (10 if args.top is None else args.top))
@@ -248,7 +253,7 @@ def execute(args: argparse.Namespace) -> int:
             if predictions:
                 predictions.write("id\tlength\tprobability\tcall\n")
             for chunk in _chunks(args, stats, wanted):
-                extra = coverage_channels(chunk, coverage, args.coverage) if coverage is not None else None
+                extra = coverage_channels(chunk, coverage, coverage_source) if coverage is not None else None
                 arrays = model_inputs(chunk, extra)
                 check_inputs(manifest, arrays[0].shape[1], args.input)
                 if args.method == "attention":
