@@ -20,16 +20,26 @@ output (TSV, input order):
   id, length, probability, call   call = the model's positive class (e.g. 'mirtron') when
                                   probability >= threshold (the manifest's, or --threshold),
                                   'other' otherwise
+  then the input NPZ's annotation columns, if any (genome scan: contig, start, end, strand,
+  subtype, gene, transcript, intron_number, intron, splice_distance)
+output (BED6, -o x.bed or --format bed; sorted by contig, start):
+  contig, start, end, id|subtype, probability x 1000, strand
 
 examples:
   mt-predict hairpins.fa -o calls.tsv
-  mt-predict --model my.keras hairpins.npz -o - --labels truth.tsv --metrics eval.tsv"""
+  mt-predict --model my.keras hairpins.npz -o - --labels truth.tsv --metrics eval.tsv
+  mt-predict introns.npz -o novel.bed --min-probability 0.5"""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = common.base_parser("mt-predict", DESCRIPTION, EPILOG)
     parser.add_argument("input", metavar="FASTA|NPZ", help="hairpins: FASTA (plain/gzip, '-' = stdin) or mt-encode NPZ")
-    parser.add_argument("-o", "--output", required=True, metavar="TSV", help="predictions ('-' = stdout)")
+    parser.add_argument("-o", "--output", required=True, metavar="TSV|BED", help="predictions ('-' = stdout)")
+    parser.add_argument("--format", choices=("tsv", "bed"), default=None,
+                        help="output format (default: bed when OUTPUT ends in .bed, else tsv); BED6 needs an "
+                             "NPZ with genomic coordinates (mt-encode --annotation or BED input)")
+    parser.add_argument("--min-probability", type=common.probability, default=0.0, metavar="P",
+                        help="write only hairpins scored at least P (default: all)")
     common.add_model(parser)
     parser.add_argument("--coverage", nargs="+", default=[], metavar="COV.npz",
                         help="small-RNA-seq coverage from mt-coverage for every input hairpin (joined by id); "
@@ -77,6 +87,9 @@ def execute(args: argparse.Namespace) -> int:
     from .encode import report_stats
 
     check_writable(args.output)
+    output_format = args.format or ("bed" if str(args.output).lower().endswith(".bed") else "tsv")
+    if output_format == "bed":
+        check_bed_input(args.input)
     if args.metrics:
         check_writable(args.metrics)
     if args.metrics and not args.labels:
@@ -113,8 +126,8 @@ def execute(args: argparse.Namespace) -> int:
     stats = HairpinStats()
     progress = common.Progress("scoring", None, args.quiet)
     seen_ids, scored_ids, scores = set(), [], []
+    bed_rows: list = []
     with atomic_text(args.output) as stream:
-        stream.write("id\tlength\tprobability\tcall\n")
         for chunk in _chunks(args, stats):
             extra = None
             if coverage is not None:
@@ -124,9 +137,11 @@ def execute(args: argparse.Namespace) -> int:
             arrays = model_inputs(chunk, extra)
             check_inputs(manifest, arrays[0].shape[1], args.input)
             probabilities = predict_arrays(model, arrays, args.batch_size)
-            for identifier, sequence, probability in zip(chunk.ids, chunk.sequences, probabilities):
-                call = positive_call if probability >= threshold else "other"
-                stream.write(f"{identifier}\t{len(sequence)}\t{probability:.4f}\t{call}\n")
+            if output_format == "bed":
+                bed_rows.extend(bed_lines(chunk, probabilities, args.min_probability))
+            else:
+                write_tsv_rows(stream, chunk, probabilities, threshold, positive_call, args.min_probability,
+                               header=progress.done == 0)
             if truth is not None:
                 seen_ids.update(chunk.ids)
                 keep = [row for row, identifier in enumerate(chunk.ids) if identifier in truth]
@@ -135,6 +150,9 @@ def execute(args: argparse.Namespace) -> int:
             progress(len(chunk))
         if progress.done == 0:
             raise InputError(args.input, "no sequences to score")
+        if output_format == "bed":
+            bed_rows.sort(key=lambda row: row[0])
+            stream.writelines(line for _, line in bed_rows)
         if truth is not None:
             unknown = [identifier for identifier in truth if identifier not in seen_ids]
             if unknown:  # raised inside the block, so no prediction file is left behind
@@ -154,6 +172,59 @@ def execute(args: argparse.Namespace) -> int:
             write_table(args.metrics, ["n", "threshold", *METRIC_NAMES],
                         [[len(labels), f"{threshold:.4f}", *(f"{result[name]:.4f}" for name in METRIC_NAMES)]])
     return 0
+
+
+def check_bed_input(path: str) -> None:
+    """BED output needs an NPZ whose annotations hold genomic coordinates (checked before scoring)."""
+    from ..errors import InputError
+    from ..io.npz import looks_like_npz
+
+    if looks_like_npz(path):
+        import zipfile
+
+        with zipfile.ZipFile(path) as archive:
+            names = {name[:-4] for name in archive.namelist()}
+        if all(f"annotation_{key}" in names for key in ("contig", "start", "end", "strand")):
+            return
+    raise InputError(path, "BED output needs genomic coordinates: score the NPZ of mt-encode --annotation "
+                     "(genome scan) or of BED/coordinate input, or write TSV")
+
+
+def _annotation_columns(chunk) -> list[str]:
+    from ..introns import ANNOTATION_COLUMNS
+
+    return ([key for key in ANNOTATION_COLUMNS if key in chunk.annotations]
+            + sorted(key for key in chunk.annotations if key not in ANNOTATION_COLUMNS))
+
+
+def write_tsv_rows(stream, chunk, probabilities, threshold: float, positive_call: str, min_probability: float,
+                   header: bool) -> None:
+    """Prediction rows (id, length, probability, call, then any annotation columns of the input)."""
+    columns = _annotation_columns(chunk)
+    if header:
+        stream.write("\t".join(["id", "length", "probability", "call", *columns]) + "\n")
+    for row, (identifier, sequence, probability) in enumerate(zip(chunk.ids, chunk.sequences, probabilities)):
+        if probability < min_probability:
+            continue
+        call = positive_call if probability >= threshold else "other"
+        extra = "".join(f"\t{chunk.annotations[key][row]}" for key in columns)
+        stream.write(f"{identifier}\t{len(sequence)}\t{probability:.4f}\t{call}{extra}\n")
+
+
+def bed_lines(chunk, probabilities, min_probability: float) -> list[tuple[tuple, str]]:
+    """``(sort key, BED6 line)``: name = id|subtype, score = probability x 1000, sorted later by
+    contig (as text, like ``sort -k1,1 -k2,2n``), start, end, strand."""
+    annotations = chunk.annotations
+    rows = []
+    for row, (identifier, probability) in enumerate(zip(chunk.ids, probabilities)):
+        if probability < min_probability:
+            continue
+        contig, start, end = str(annotations["contig"][row]), int(annotations["start"][row]), int(annotations["end"][row])
+        strand = str(annotations["strand"][row])
+        name = f"{identifier}|{annotations['subtype'][row]}" if "subtype" in annotations else identifier
+        score = min(1000, max(0, int(round(float(probability) * 1000))))
+        rows.append(((contig, start, end, strand, name), f"{contig}\t{start}\t{end}\t{name}\t{score}\t{strand}\n"))
+    return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:
