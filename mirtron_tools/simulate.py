@@ -186,7 +186,8 @@ def _locus_reads(rng: np.random.Generator, locus: SimulatedLocus, count: int) ->
     if locus.mirtron:
         arm5 = kind < 0.5
         fragment = kind >= 0.95
-        five[arm5] = locus.tail + _jitter(rng, int(arm5.sum()), 0.85)
+        # splicing made the hairpin's first base: no read starts upstream of it
+        five[arm5] = np.maximum(locus.tail + _jitter(rng, int(arm5.sum()), 0.85), 0)
         three[arm5] = five[arm5] + sizes[arm5] - 1
         arm3 = ~arm5 & ~fragment
         three[arm3] = length - 1 + np.minimum(_jitter(rng, int(arm3.sum()), 0.75), 0)
@@ -288,3 +289,152 @@ def simulate_reads(genome: SimulatedGenome, level: ExpressionLevel, seed: int, b
 def loci_bed_rows(loci: Sequence[SimulatedLocus]) -> list[str]:
     """BED6 lines (no newline) for the loci, score 0."""
     return [f"{locus.contig}\t{locus.start}\t{locus.end}\t{locus.identifier}\t0\t{locus.strand}" for locus in loci]
+
+
+# ---------------------------------------------------------------------------------------------
+# Gene models for the genome scan (issue 5): a random genome with multi-exon genes on both
+# strands, alternative transcripts that skip an exon (so introns share splice sites), and
+# mirtron-like hairpins planted as whole introns (conventional), at an intron's acceptor
+# (5'-tailed) or at its donor (3'-tailed). Intron lengths follow a human-like mix: a share of
+# short introns (60-150 nt) and a long log-normal body. Not biology: a deterministic
+# playground for tests and benchmarks of mt-encode --annotation.
+# ---------------------------------------------------------------------------------------------
+
+_DNA_CODES = np.frombuffer(b"ACGT", dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class PlantedMirtron:
+    """A planted hairpin: genomic ``[start, end)`` on ``strand``, and its intron's subtype."""
+
+    identifier: str
+    contig: str
+    start: int
+    end: int
+    strand: str
+    subtype: str  # "conventional", "5'-tailed" or "3'-tailed"
+
+
+@dataclass
+class GeneModelGenome:
+    contigs: dict[str, np.ndarray]  # name -> DNA as uint8 ASCII codes (upper case)
+    transcripts: list[tuple[str, str, str, str, list[tuple[int, int]]]]  # gene, transcript, contig, strand, exons
+    planted: list[PlantedMirtron]
+
+    def sequence(self, contig: str) -> str:
+        return self.contigs[contig].tobytes().decode("ascii")
+
+
+def _intron_length(rng: np.random.Generator, short_fraction: float, median: float, longest: int) -> int:
+    if rng.random() < short_fraction:
+        return int(rng.integers(60, 151))
+    return int(min(max(rng.lognormal(np.log(median), 0.9), 151), longest))
+
+
+def _write_dna(array: np.ndarray, position: int, rna: str, strand: str) -> None:
+    """Write an RNA string given in transcript orientation at ``position`` (genomic start)."""
+    dna = rna.replace("U", "T")
+    if strand == "-":
+        dna = dna.translate(_DNA_COMPLEMENT)[::-1]
+    array[position:position + len(dna)] = np.frombuffer(dna.encode("ascii"), dtype=np.uint8)
+
+
+def simulate_gene_models(seed: int, genes: int = 12, contigs: int = 2, introns_per_gene: tuple[int, int] = (1, 6),
+                         planted: int = 2, short_intron_fraction: float = 0.1, intron_median: float = 400,
+                         longest_intron: int = 2000, contig_prefix: str = "gm") -> GeneModelGenome:
+    """A genome with ``genes`` genes spread over ``contigs`` contigs.
+
+    Each gene has one transcript with 1..``introns_per_gene`` introns (the first gene of every
+    contig has a single exon, which the scan must skip) and, when it has three or more exons, a
+    second transcript skipping its second exon. ``planted`` mirtron-like hairpins of each subtype
+    are put into introns of distinct genes (their introns are resized to fit). Introns start with
+    GT and end with AG on their strand.
+    """
+    rng = np.random.default_rng(seed)
+    subtypes = ["conventional", "5'-tailed", "3'-tailed"]
+    plan = [subtype for subtype in subtypes for _ in range(planted)]
+    gene_records = []  # (contig index, strand, exons, planted subtype or None, hairpin)
+    contig_lengths = [1000] * contigs
+    for number in range(genes):
+        contig = number % contigs
+        strand = "+" if rng.random() < 0.5 else "-"
+        first_of_contig = number < contigs
+        count = 0 if first_of_contig else int(rng.integers(introns_per_gene[0], introns_per_gene[1] + 1))
+        subtype = plan.pop(0) if plan and count and not first_of_contig else None
+        hairpin_rna = hairpin(rng, True) if subtype else None
+        lengths = [_intron_length(rng, short_intron_fraction, intron_median, longest_intron) for _ in range(count)]
+        first_intron = 0 if strand == "+" else count - 1  # genomic index of the 5'-most intron
+        if subtype == "conventional":
+            lengths[first_intron] = len(hairpin_rna)
+        elif subtype:
+            lengths[first_intron] = max(lengths[first_intron], len(hairpin_rna) + 160)
+        position = contig_lengths[contig] + int(rng.integers(300, 1500))
+        exons = []
+        for index in range(count + 1):
+            exon = int(rng.integers(80, 250))
+            exons.append((position, position + exon))
+            position += exon + (lengths[index] if index < count else 0)
+        contig_lengths[contig] = position
+        # the planted intron is the first intron in transcript orientation
+        gene_records.append((contig, strand, exons, subtype, hairpin_rna, number))
+    arrays = {}
+    for contig, length in enumerate(contig_lengths):
+        arrays[f"{contig_prefix}{contig + 1}"] = _DNA_CODES[rng.integers(0, 4, size=length + 1000)]
+    transcripts, planted_loci = [], []
+    for contig, strand, exons, subtype, hairpin_rna, number in gene_records:
+        name = f"{contig_prefix}{contig + 1}"
+        array = arrays[name]
+        gene = f"GENE{number + 1:05d}"
+        ordered = exons if strand == "+" else exons[::-1]  # transcript orientation
+        for left, right in zip(exons, exons[1:]):
+            donor, acceptor = (left[1], right[0] - 2) if strand == "+" else (right[0] - 2, left[1])
+            _write_dna(array, donor, "GU", strand)
+            _write_dna(array, acceptor, "AG", strand)
+        if subtype:
+            first, second = ordered[0], ordered[1]
+            intron_start, intron_end = (first[1], second[0]) if strand == "+" else (second[1], first[0])
+            length = len(hairpin_rna)
+            if subtype == "conventional":
+                start = intron_start
+            elif subtype == "5'-tailed":  # ends at the acceptor
+                start = intron_end - length if strand == "+" else intron_start
+            else:  # 3'-tailed: starts at the donor
+                start = intron_start if strand == "+" else intron_end - length
+            _write_dna(array, start, hairpin_rna, strand)  # planted hairpins start GU and end AG
+            planted_loci.append(PlantedMirtron(f"planted_{subtype[0]}_{gene}", name, start, start + length, strand,
+                                               subtype))
+        transcripts.append((gene, f"{gene}.1", name, strand, list(exons)))
+        if len(exons) >= 3:
+            skipped = [exon for index, exon in enumerate(ordered) if index != 1]
+            transcripts.append((gene, f"{gene}.2", name, strand, sorted(skipped)))
+    return GeneModelGenome(arrays, transcripts, planted_loci)
+
+
+def gtf_lines(models: GeneModelGenome) -> list[str]:
+    """Ensembl-like GTF: gene, transcript and exon lines (exons in transcript order, numbered)."""
+    lines = []
+    for gene, transcript, contig, strand, exons in models.transcripts:
+        ordered = exons if strand == "+" else exons[::-1]
+        attributes = f'gene_id "{gene}"; transcript_id "{transcript}"; gene_name "{gene}-host";'
+        lines.append(f"{contig}\tsim\ttranscript\t{exons[0][0] + 1}\t{exons[-1][1]}\t.\t{strand}\t.\t{attributes}")
+        for number, (start, end) in enumerate(ordered, start=1):
+            lines.append(f"{contig}\tsim\texon\t{start + 1}\t{end}\t.\t{strand}\t.\t{attributes} "
+                         f'exon_number "{number}";')
+    return lines
+
+
+def gff3_lines(models: GeneModelGenome) -> list[str]:
+    """The same models as GFF3 (gene -> mRNA -> exon through ID/Parent)."""
+    lines = ["##gff-version 3"]
+    seen = set()
+    for gene, transcript, contig, strand, exons in models.transcripts:
+        if gene not in seen:
+            seen.add(gene)
+            spans = [t[4] for t in models.transcripts if t[0] == gene]
+            lines.append(f"{contig}\tsim\tgene\t{min(s[0][0] for s in spans) + 1}\t{max(s[-1][1] for s in spans)}\t.\t"
+                         f"{strand}\t.\tID={gene};Name={gene}-host")
+        lines.append(f"{contig}\tsim\tmRNA\t{exons[0][0] + 1}\t{exons[-1][1]}\t.\t{strand}\t.\t"
+                     f"ID={transcript};Parent={gene}")
+        for start, end in exons:
+            lines.append(f"{contig}\tsim\texon\t{start + 1}\t{end}\t.\t{strand}\t.\tParent={transcript}")
+    return lines

@@ -216,7 +216,8 @@ def fetch_reads(alignments, path: str, contig: str, start: int, end: int, read_f
             ends.append(read.reference_end)
             reverse.append(read.is_reverse)
     except OSError as error:
-        raise InputError(path, f"BAM is truncated or corrupt near {contig}:{start + 1} ({error})") from None
+        raise InputError(path, f"cannot read alignments near {contig}:{max(start, 0) + 1}: the BAM is truncated or "
+                         f"corrupt, or its index does not belong to it (re-index it) ({error})") from None
     return (np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64), np.array(reverse, dtype=bool))
 
 
