@@ -198,6 +198,7 @@ def fetch_reads(alignments, path: str, contig: str, start: int, end: int, read_f
     skip, min_mapq = read_filter.skip_flags, read_filter.min_mapq
     min_length, max_length = read_filter.min_length, read_filter.max_length
     starts, ends, reverse = [], [], []
+    add_start, add_end, add_reverse = starts.append, ends.append, reverse.append
     previous = -1
     try:
         for read in alignments.fetch(contig, max(start, 0), end):
@@ -207,14 +208,15 @@ def fetch_reads(alignments, path: str, contig: str, start: int, end: int, read_f
                                  f"{contig}:{position + 1} follows position {previous + 1}); its index does not "
                                  "match it: sort and re-index it")
             previous = position
-            if read.flag & skip or read.mapping_quality < min_mapq:
+            flag = read.flag
+            if flag & skip or (min_mapq and read.mapping_quality < min_mapq):
                 continue
             length = read.query_length or read.infer_read_length() or 0
             if length < min_length or length > max_length:
                 continue
-            starts.append(position)
-            ends.append(read.reference_end)
-            reverse.append(read.is_reverse)
+            add_start(position)
+            add_end(read.reference_end)
+            add_reverse(flag & 0x10)
     except OSError as error:
         raise InputError(path, f"cannot read alignments near {contig}:{max(start, 0) + 1}: the BAM is truncated or "
                          f"corrupt, or its index does not belong to it (re-index it) ({error})") from None
