@@ -5,12 +5,13 @@
    simulated BAM of >= 1 M reads (mirtron_tools.simulate). mt-coverage runs in a fresh process
    (1 and 2 threads): candidates/s, BAM reads/s, reads in candidate windows/s, peak RSS. The
    same candidates on a BAM with a quarter of the reads show whether memory follows the BAM.
-2. AUC. Real human hairpin sequences (miRBase_set.csv of cnnMirtronPred: 216 mirtrons, 692
-   unique canonical; ../shared/data) placed in a simulated genome, with reads simulated per
-   class at several expression levels. One stratified held-out 30% split; for each level a
-   sequence-only and a sequence+coverage model with the same architecture, seed and epochs
-   are trained on the same 70% and scored on the same held-out candidates. The sequence-only
-   model does not depend on the reads, so it is trained once per seed.
+2. AUC. Real human hairpin sequences of the published Rorbach 2018 split (../shared/data
+   derived_splits/rorbach2018_split.csv: train 216 miRBase mirtrons + 507 canonical, held out
+   201 putative mirtrons + 200 canonical) placed in a simulated genome, with reads simulated
+   per class at several expression levels. For each level a sequence-only and a
+   sequence+coverage model with the same architecture, seed and epochs are trained on the same
+   training hairpins and scored on the same held-out ones. The sequence-only model does not
+   depend on the reads, so it is trained once per seed.
 
 The reads are simulated: the gain shows what the model can take from read shapes when they
 look like the simulator's model of mirtron (splice-site ends) and canonical (Drosha/Dicer ends
@@ -145,19 +146,24 @@ def throughput(work: Path, seed: int) -> dict:
     return results
 
 
-def mirbase_set() -> tuple[list[str], list[str], np.ndarray]:
-    """ids, RNA sequences, labels (1 = mirtron) of miRBase_set.csv, exact duplicate sequences once."""
-    ids, sequences, labels, seen = [], [], [], set()
-    with open(SHARED / "cnnMirtronPred" / "data" / "miRBase_set.csv", newline="") as stream:
-        for name, sequence, label in csv.reader(stream):
-            sequence = sequence.strip().upper().replace("T", "U")
-            if sequence in seen:
+def rorbach_split() -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+    """ids, RNA sequences, labels (1 = mirtron) and held-out mask of the published Rorbach 2018 split.
+
+    Train: 216 miRBase mirtrons + 507 canonical; held out: 201 putative (novel) mirtrons + 200
+    canonical. T is written as U (the putative mirtrons are in DNA letters); a repeated id is
+    kept once (first row).
+    """
+    ids, sequences, labels, held_out, seen = [], [], [], [], set()
+    with open(SHARED / "derived_splits" / "rorbach2018_split.csv", newline="") as stream:
+        for row in csv.DictReader(stream):
+            if row["id"] in seen:
                 continue
-            seen.add(sequence)
-            ids.append(name)
-            sequences.append(sequence)
-            labels.append(1 if label.strip().upper() == "TRUE" else 0)
-    return ids, sequences, np.array(labels, dtype=int)
+            seen.add(row["id"])
+            ids.append(row["id"])
+            sequences.append(row["seq"].strip().upper().replace("T", "U"))
+            labels.append(1 if row["label"] == "mirtron" else 0)
+            held_out.append(row["split"] == "test")
+    return ids, sequences, np.array(labels, dtype=int), np.array(held_out)
 
 
 def auc_comparison(work: Path, seeds: int, epochs: int) -> dict:
@@ -172,10 +178,10 @@ def auc_comparison(work: Path, seeds: int, epochs: int) -> dict:
     from mirtron_tools.model import Architecture
     from mirtron_tools.prediction import predict_arrays
     from mirtron_tools.simulate import ExpressionLevel, place_hairpins, simulate_reads
-    from mirtron_tools.training import TrainingConfig, fit, set_seed, stratified_split
+    from mirtron_tools.training import TrainingConfig, fit, set_seed
 
-    ids, sequences, labels = mirbase_set()
-    train_rows, test_rows = stratified_split(labels, 0.3, np.random.default_rng(2024))
+    ids, sequences, labels, held_out = rorbach_split()
+    train_rows, test_rows = np.flatnonzero(~held_out), np.flatnonzero(held_out)
     genome = place_hairpins(list(zip(ids, sequences, labels.astype(bool))), seed=2024, contigs=4)
     encode_loci(genome, dict(zip(ids, sequences)), work / "real.npz")
     encoded = read_encoded(work / "real.npz")
@@ -203,7 +209,7 @@ def auc_comparison(work: Path, seeds: int, epochs: int) -> dict:
         print(f"sequence only, seed {seed}: AUC {auc:.3f} ({seconds:.0f} s)", file=sys.stderr)
     for number, (name, mirtron_mean, canonical_mean, zero_fraction) in enumerate(LEVELS):
         level = ExpressionLevel(name, mirtron_mean, canonical_mean, zero_fraction)
-        reads = simulate_reads(genome, level, seed=100 + number, background_reads=20_000)
+        reads = simulate_reads(genome, level, seed=100 + number, background_reads=2_000)
         bam = work / f"level{number}.bam"
         write_alignments(bam, contigs, reads)
         assert coverage_cli.main([str(work / "real.npz"), str(bam), "-o", str(work / f"level{number}.cov.npz"),
@@ -250,8 +256,9 @@ def report(throughput_results: dict | None, auc_results: dict | None, command: s
                   f"{full['wall_s'] / throughput_results['full']['threads_2']['wall_s']:.2f}x.", ""]
     if auc_results:
         only = [run["auc"] for run in auc_results["sequence_only"]]
-        lines += [f"Held-out AUC, mirtron vs canonical: {auc_results['n_train']} training / {auc_results['n_test']} "
-                  f"held-out real miRBase hairpins ({auc_results['test_mirtrons']} held-out mirtrons), reads "
+        lines += [f"Held-out AUC, mirtron vs canonical (Rorbach 2018 split): {auc_results['n_train']} training / "
+                  f"{auc_results['n_test']} held-out real hairpins ({auc_results['test_mirtrons']} held-out putative "
+                  "mirtrons), reads "
                   f"SIMULATED per class; seeds {auc_results['seeds']}; at most {auc_results['epochs_max']} epochs, "
                   f"early stopping; LSTM {auc_results['architecture']['lstm_units']} units.", "",
                   "| expression level | loci with 0-5 reads | loci with 0 reads | median reads mirtron / canonical | "

@@ -29,11 +29,16 @@ COVERAGE_FORMAT_VERSION = 1
 TRACKS: tuple[str, ...] = ("depth", "five_prime", "three_prime")
 DEFAULT_FLANK = 20
 #: Extra per-position channels a coverage model sees after the sequence channels: the three
-#: hairpin tracks (log1p CPM) and the mean depth of the upstream / downstream flank (log1p CPM,
-#: the same value at every position), which shows reads that run past the hairpin ends.
+#: hairpin tracks and the mean depth of the upstream / downstream flank (the same value at every
+#: position), which shows reads that run past the hairpin ends. Each is log1p(CPM) divided by
+#: :data:`MODEL_SCALE` = log1p(10^6), so one whole library on one base would be 1.0 and the
+#: channels stay in the 0-1 range of the one-hot sequence channels (larger inputs made training
+#: unstable).
 MODEL_CHANNELS: tuple[str, ...] = ("coverage_depth", "coverage_five_prime", "coverage_three_prime",
                                    "coverage_upstream_flank", "coverage_downstream_flank")
 NORMALISATION = "log1p(counts per million mapped reads)"
+MODEL_SCALE = float(np.log1p(1e6))
+MODEL_NORMALISATION = "log1p(counts per million mapped reads) / log1p(1e6)"
 #: A read end counts as "at" a hairpin end within this many nt.
 END_TOLERANCE = 1
 
@@ -246,6 +251,8 @@ def check_coverage_ids(ids: Sequence[str], coverage: CoverageSet, source: str) -
 def coverage_channels(encoded, coverage: CoverageSet, source: str = "coverage") -> list[np.ndarray]:
     """Per-record ``(length, 5)`` float32 model channels (:data:`MODEL_CHANNELS`), joined by id.
 
+    Values are ``log1p(CPM) / log1p(1e6)`` (see :data:`MODEL_CHANNELS`).
+
     Pass the result as ``extra`` to :func:`mirtron_tools.encoding.model_inputs`. Every id of
     ``encoded`` must be in ``coverage`` with the same hairpin length; otherwise an InputError
     naming ``source`` says which ids are missing or differ.
@@ -266,16 +273,16 @@ def coverage_channels(encoded, coverage: CoverageSet, source: str = "coverage") 
         upstream = np.log1p(raw[:flank, 0].mean() * scale) if flank else 0.0
         downstream = np.log1p(raw[flank + length:, 0].mean() * scale) if flank else 0.0
         array = np.empty((length, len(MODEL_CHANNELS)), dtype=np.float32)
-        array[:, :3] = hairpin
-        array[:, 3] = upstream
-        array[:, 4] = downstream
+        array[:, :3] = hairpin / MODEL_SCALE
+        array[:, 3] = upstream / MODEL_SCALE
+        array[:, 4] = downstream / MODEL_SCALE
         channels.append(array)
     return channels
 
 
 def coverage_manifest(coverage: CoverageSet) -> dict:
     """What a coverage model records about its coverage inputs (checked again at prediction)."""
-    return {"channels": list(MODEL_CHANNELS), "flank": int(coverage.flank), "normalisation": NORMALISATION,
+    return {"channels": list(MODEL_CHANNELS), "flank": int(coverage.flank), "normalisation": MODEL_NORMALISATION,
             "format_version": COVERAGE_FORMAT_VERSION, "settings": coverage.settings}
 
 

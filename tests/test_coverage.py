@@ -401,9 +401,10 @@ def test_coverage_channels_join_by_id():
 
     channels = coverage_channels(Encoded(), coverage)
     assert [array.shape for array in channels] == [(2, len(MODEL_CHANNELS)), (3, len(MODEL_CHANNELS))]
-    assert np.allclose(channels[0][:, :3], np.log1p(0.5))      # 1 read at 2 M mapped reads = 0.5 CPM
-    assert np.allclose(channels[1][:, 0], np.log1p([3, 6, 9]))
-    assert np.allclose(channels[1][:, 3], np.log1p(0)) and np.allclose(channels[1][:, 4], np.log1p(12))
+    unit = np.log1p(1e6)
+    assert np.allclose(channels[0][:, :3], np.log1p(0.5) / unit)      # 1 read at 2 M mapped reads = 0.5 CPM
+    assert np.allclose(channels[1][:, 0], np.log1p([3, 6, 9]) / unit)
+    assert np.allclose(channels[1][:, 3], 0) and np.allclose(channels[1][:, 4], np.log1p(12) / unit)
     Encoded.ids = ["a", "z"]
     with pytest.raises(InputError, match="1 of 2 sequence id.s. have no coverage: z"):
         coverage_channels(Encoded(), coverage, "c.npz")
