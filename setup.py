@@ -1,0 +1,79 @@
+"""Build hook: a man page for every ``mt-*`` console script, made at build time.
+
+argparse-manpage renders each page from the command's own ``build_parser()``, so a page cannot
+drift from its command. The list of pages follows ``[options.entry_points]`` in setup.cfg: a new
+command gets its page without editing this file. Pages are written to build/man/ and installed
+under ``<prefix>/share/man/man1`` (wheel data), so ``man mt-encode`` works after
+``pip install .`` or ``conda install``. An editable install (``pip install -e .``) installs no
+pages; ``python setup.py build_manpages`` writes them to build/man/ there.
+
+Everything else about the package lives in setup.cfg and pyproject.toml.
+"""
+from __future__ import annotations
+
+import ast
+import configparser
+import os
+import shutil
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MAN_FOLDER = "build/man"
+MAN_INSTALL_FOLDER = "share/man/man1"
+
+
+def console_scripts(setup_cfg: Path = HERE / "setup.cfg") -> dict[str, str]:
+    """``{command name: module}`` of the mt-* console scripts declared in setup.cfg."""
+    config = configparser.ConfigParser()
+    config.read(setup_cfg)
+    scripts = {}
+    for line in config["options.entry_points"]["console_scripts"].strip().splitlines():
+        name, _, target = (part.strip() for part in line.partition("="))
+        if name.startswith("mt-"):
+            scripts[name] = target.split(":")[0]
+    return scripts
+
+
+def summary(module: str) -> str:
+    """The NAME line of a page: the command module's docstring, first line, without "mt-x: "."""
+    source = HERE.joinpath(*module.split(".")).with_suffix(".py").read_text(encoding="utf-8")
+    first_line = (ast.get_docstring(ast.parse(source)) or "").strip().splitlines()[0]
+    return first_line.partition(": ")[2].replace('"', "'") or first_line
+
+
+def manpage_specs(setup_cfg: Path = HERE / "setup.cfg") -> str:
+    """argparse-manpage's ``manpages`` option: one ``file:module=...:function=...`` line per command."""
+    return "\n".join(f'{MAN_FOLDER}/{name}.1:module={module}:function=build_parser:prog={name}'
+                      f':description="{summary(module)}":manual_section=1:manual_title=mirtron_tools manual'
+                      for name, module in sorted(console_scripts(setup_cfg).items()))
+
+
+if __name__ == "__main__":
+    from setuptools import setup
+    from setuptools.command.build_py import build_py
+    from setuptools.command.install import install
+
+    from build_manpages import build_manpages, get_build_py_cmd
+
+    # The parsers are imported from this source tree, which PEP 517 back ends do not put on sys.path.
+    sys.path.insert(0, str(HERE))
+
+    class install_with_manpages(install):
+        """``install`` (also run inside bdist_wheel) plus the generated pages under share/man/man1."""
+
+        def run(self) -> None:
+            super().run()
+            folder = os.path.join(self.install_data, MAN_INSTALL_FOLDER)
+            os.makedirs(folder, exist_ok=True)
+            for name in sorted(console_scripts()):
+                page = HERE / MAN_FOLDER / f"{name}.1"
+                if not page.is_file():  # build_py makes them; a skipped build is a packaging bug
+                    raise SystemExit(f"setup.py: man page {page} was not built")
+                shutil.copy(page, folder)
+
+    setup(
+        cmdclass={"build_manpages": build_manpages, "build_py": get_build_py_cmd(build_py),
+                  "install": install_with_manpages},
+        options={"build_manpages": {"manpages": manpage_specs()}},
+    )
