@@ -61,16 +61,23 @@ def test_weights_are_a_distribution_and_equal_the_models_own_forward_pass(tmp_pa
         assert (weights[identifier] >= 0).all() and abs(weights[identifier].sum() - 1) < 1e-4
 
     # The model's own forward pass, one unpadded hairpin at a time, with the attention recomputed
-    # in numpy from the layer's weights and the recurrent layer's output.
+    # in numpy from the attention layer's weights and its input (the recurrent states); for an
+    # ensemble, the mean over its members.
     model, _ = load_model(test_data / "tiny_model.keras")
-    recurrent = keras.Model(model.input, model.get_layer("bilstm").output)
-    projection, bias, score_vector = model.get_layer("attention").get_weights()
+    members = [layer for layer in model.layers if isinstance(layer, keras.Model)] or [model]
+    readers = []
+    for member in members:
+        layer = member.get_layer("attention")
+        states = layer.input[0] if isinstance(layer.input, (list, tuple)) else layer.input  # [states, mask]
+        readers.append((keras.Model(member.input, states), layer.get_weights()))
     _, predictions = _table(tmp_path / "a.predictions.tsv")
     for array, identifier, prediction in zip(model_inputs(encoded), encoded.ids, predictions):
-        hidden = np.asarray(recurrent.predict_on_batch(array[None]))[0]
-        scores = np.tanh(hidden @ projection + bias) @ score_vector
-        expected = np.exp(scores - scores.max())
-        expected /= expected.sum()
+        expected = np.zeros(len(array))
+        for reader, (projection, bias, score_vector) in readers:
+            hidden = np.asarray(reader.predict_on_batch(array[None]))[0]
+            scores = np.tanh(hidden @ projection + bias) @ score_vector
+            member_weights = np.exp(scores - scores.max())
+            expected += member_weights / member_weights.sum() / len(readers)
         assert np.allclose(weights[identifier], expected, atol=2e-6), identifier
         probability = float(np.asarray(model.predict_on_batch(array[None])).reshape(-1)[0])
         assert prediction[0] == identifier and abs(float(prediction[2]) - probability) < 1e-4
