@@ -32,8 +32,8 @@ outputs:
                                mutagenesis: id, position, nucleotide, structure, delta_A, delta_C,
                                             delta_G, delta_U (p(mutant) - p(hairpin); 0 at the
                                             hairpin's own base), importance (mean |delta|)
-                             then, for coverage models, the coverage channels at that position
-                             (log1p counts per million, as the model sees them)
+                             then, for coverage models, the coverage channels at that position,
+                             scaled as the model sees them (the manifest's coverage normalisation)
   OUTPUT.predictions.tsv     id, length, probability, call (as mt-predict)
   OUTPUT.aggregate.tsv       group, end (5p/3p), distance (0 = terminal base), hairpins,
                              mean_score, mean_relative (score * length / hairpin total: 1 = uniform);
@@ -329,7 +329,7 @@ def _draw(outputs: contextlib.ExitStack, folder: Path, args, profile, items, ext
     for identifier, sequence, structure, scores, probability, call, deltas, track in items:
         tracks = None
         if track is not None:  # per-position tracks only; the flank means are one value per hairpin
-            tracks = {name.removeprefix("coverage_").replace("_", " ") + "\n(log1p CPM)": track[:, column]
+            tracks = {name.removeprefix("coverage_").replace("_", " ") + "\n(model scale)": track[:, column]
                       for column, name in enumerate(extra_names) if "flank" not in name}
         figure = attribution_figure(identifier, sequence, structure, scores, probability, call, args.method,
                                     deltas, tracks)
