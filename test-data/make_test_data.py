@@ -16,6 +16,12 @@ Files (all deterministic):
                             seed 43: zero-read loci, background, artefacts the filters must drop)
   sim_candidates.npz/.tsv   mt-encode sim_candidates.bed --genome sim_genome.fa (golden)
   sim_candidates.cov.npz/.cov.tsv  mt-coverage of them with sim_reads.bam (golden)
+  scan_genome.fa(.fai), scan_genes.gtf, scan_genes.gff3   12 simulated genes on 2 contigs (seed 51),
+                            alternative transcripts, 2 planted mirtron-like hairpins per subtype
+  scan_planted.bed          the planted hairpins (name = id|subtype)
+  scan_candidates.npz/.tsv  mt-encode --genome scan_genome.fa --annotation scan_genes.gtf (golden)
+  tiny_coverage_model.keras  mt-train on sim_candidates with their coverage (seed 7, 4 units): the
+                            model of the Galaxy workflow test (encode -> coverage -> predict -> attend)
 
 Run: python test-data/make_test_data.py   (later issues add genomes, GTFs and BAMs here)
 """
@@ -58,6 +64,8 @@ def main() -> None:
                          "-o", str(HERE / "tiny_predictions.tsv"), "-q"]) == 0
     make_attention_goldens(work)
     make_coverage_data()
+    make_genome_scan_data()
+    make_coverage_model(work)
     for path in work.iterdir():
         path.unlink()
     work.rmdir()
@@ -101,6 +109,41 @@ def make_coverage_data() -> None:
                         "-o", str(HERE / "sim_candidates.npz"), "-q"]) == 0
     assert coverage.main([str(HERE / "sim_candidates.npz"), str(HERE / "sim_reads.bam"),
                           "-o", str(HERE / "sim_candidates.cov.npz"), "-q"]) == 0
+
+
+def make_genome_scan_data() -> None:
+    """scan_genome.fa(.fai) + scan_genes.gtf / scan_genes.gff3 + scan_planted.bed and the golden
+    mt-encode --annotation output scan_candidates.npz/.tsv (mirtron_tools.simulate, seed 51)."""
+    import pysam
+
+    from mirtron_tools.cli import encode
+    from mirtron_tools.simulate import gff3_lines, gtf_lines, simulate_gene_models
+
+    models = simulate_gene_models(51)
+    with open(HERE / "scan_genome.fa", "w") as stream:
+        for name in models.contigs:
+            sequence = models.sequence(name)
+            stream.write(f">{name}\n")
+            stream.writelines(f"{sequence[start:start + 60]}\n" for start in range(0, len(sequence), 60))
+    (HERE / "scan_genome.fa.fai").unlink(missing_ok=True)
+    pysam.faidx(str(HERE / "scan_genome.fa"))
+    (HERE / "scan_genes.gtf").write_text("\n".join(gtf_lines(models)) + "\n")
+    (HERE / "scan_genes.gff3").write_text("\n".join(gff3_lines(models)) + "\n")
+    with open(HERE / "scan_planted.bed", "w") as stream:
+        stream.writelines(f"{locus.contig}\t{locus.start}\t{locus.end}\t{locus.identifier}|{locus.subtype}\t0\t"
+                          f"{locus.strand}\n" for locus in models.planted)
+    assert encode.main(["--genome", str(HERE / "scan_genome.fa"), "--annotation", str(HERE / "scan_genes.gtf"),
+                        "-o", str(HERE / "scan_candidates.npz"), "-q"]) == 0
+
+
+def make_coverage_model(work: Path) -> None:
+    """tiny_coverage_model.keras: a coverage-channel model small enough for Galaxy tool tests."""
+    from mirtron_tools.cli import train
+
+    assert train.main(["--encoded", str(HERE / "sim_candidates.npz"), "--labels", str(HERE / "sim_labels.tsv"),
+                       "--coverage", str(HERE / "sim_candidates.cov.npz"), "-o", str(HERE / "tiny_coverage_model.keras"),
+                       "--metrics", str(work / "cm.tsv"), "--plots", str(work / "cc.png"), "--seed", "7",
+                       "--epochs", "5", "--lstm-units", "4", "--attention-units", "4", "-q"]) == 0
 
 
 if __name__ == "__main__":
