@@ -46,6 +46,17 @@ def test_help_and_version(capsys):
     assert exit_info.value.code == 0 and __version__ in capsys.readouterr().out
 
 
+def test_console_script_installed():
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    found = shutil.which("mt-attend", path=str(Path(sys.executable).parent)) or shutil.which("mt-attend")
+    assert found, f"mt-attend is not installed beside {sys.executable} (pip install . installs it)"
+    result = subprocess.run([found, "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and __version__ in result.stdout
+
+
 def test_weights_are_a_distribution_and_equal_the_models_own_forward_pass(tmp_path, test_data, tiny):
     output = tmp_path / "a.tsv"
     assert attend.main([*tiny, str(test_data / "synthetic_hairpins.npz"), "-o", str(output), "-q"]) == 0
