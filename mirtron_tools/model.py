@@ -61,6 +61,24 @@ class AttentionPooling(keras.layers.Layer):
         return config
 
 
+@keras.saving.register_keras_serializable(package="mirtron_tools")
+class MaskedMean(keras.layers.Layer):
+    """Mean of ``features`` over the positions where ``raw`` (the padded input) is not all zero.
+
+    Used after a convolution, which does not carry Keras masks: this turns per-position motif
+    detectors into k-mer-like frequencies that ignore padding.
+    """
+
+    def call(self, inputs):
+        features, raw = inputs
+        present = ops.cast(ops.any(ops.not_equal(raw, 0), axis=-1), features.dtype)
+        total = ops.sum(features * ops.expand_dims(present, -1), axis=1)
+        return total / ops.maximum(ops.sum(present, axis=1, keepdims=True), 1.0)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], input_shape[0][-1])
+
+
 @dataclass(frozen=True)
 class Architecture:
     """Hyper-parameters of the network (recorded in the model manifest)."""
@@ -70,6 +88,8 @@ class Architecture:
     dense_units: int = 32
     dropout: float = 0.25
     recurrent_dropout: float = 0.0
+    motif_filters: int = 32
+    motif_width: int = 5
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,21 +99,53 @@ def build_model(channels: int, architecture: Architecture = Architecture()) -> k
     """Build the classifier for inputs with ``channels`` features per position, any length."""
     inputs = keras.Input(shape=(None, channels), name="hairpin")
     masked = keras.layers.Masking(mask_value=0.0, name="padding")(inputs)
-    recurrent = keras.layers.Bidirectional(
-        keras.layers.LSTM(architecture.lstm_units, return_sequences=True,
+    recurrent, forward_end, _, backward_end, _ = keras.layers.Bidirectional(
+        keras.layers.LSTM(architecture.lstm_units, return_sequences=True, return_state=True,
                           recurrent_dropout=architecture.recurrent_dropout),
         name="bilstm",
     )(masked)
     recurrent = keras.layers.Dropout(architecture.dropout, name="sequence_dropout")(recurrent)
     context, _weights = AttentionPooling(architecture.attention_units, name=ATTENTION_LAYER)(recurrent)
-    hidden = keras.layers.Dense(architecture.dense_units, activation="relu", name="dense")(context)
+    # The final states summarise the two ends of the hairpin, where splicing defines a mirtron
+    # (donor GU at the 5' end, acceptor AG at the 3' end); attention pooling alone may blur them.
+    pieces = [context, forward_end, backward_end]
+    if architecture.motif_filters:
+        motifs = keras.layers.Conv1D(architecture.motif_filters, architecture.motif_width, padding="same",
+                                     activation="relu", name="motifs")(inputs)
+        pieces.append(MaskedMean(name="motif_frequencies")([motifs, inputs]))
+    summary = keras.layers.Concatenate(name="summary")(pieces)
+    hidden = keras.layers.Dense(architecture.dense_units, activation="relu", name="dense")(summary)
     hidden = keras.layers.Dropout(architecture.dropout, name="dense_dropout")(hidden)
     output = keras.layers.Dense(1, activation="sigmoid", name=PROBABILITY_LAYER)(hidden)
     return keras.Model(inputs, output, name="mirtron_lstm_attention")
 
 
+def ensemble_model(members: list[keras.Model]) -> keras.Model:
+    """Average the probabilities of several trained members (same input channels)."""
+    channels = members[0].input.shape[-1]
+    inputs = keras.Input(shape=(None, channels), name="hairpin")
+    for index, member in enumerate(members):
+        member.name = f"member_{index + 1}"
+    outputs = [member(inputs) for member in members]
+    averaged = keras.layers.Average(name=PROBABILITY_LAYER)(outputs)
+    return keras.Model(inputs, averaged, name="mirtron_ensemble")
+
+
+def ensemble_members(model: keras.Model) -> list[keras.Model]:
+    """The member networks of an ensemble (empty for a single network)."""
+    return [layer for layer in model.layers if isinstance(layer, keras.Model)]
+
+
 def attention_model(model: keras.Model) -> keras.Model:
-    """A model with the same inputs returning ``(probability, attention weights)``."""
+    """A model with the same inputs returning ``(probability, attention weights)``.
+
+    For an ensemble the weights are the mean of the members' weights (still summing to 1).
+    """
+    members = ensemble_members(model)
+    if members:
+        weights = [attention_model(member)(model.input)[1] for member in members]
+        averaged = keras.layers.Average(name="mean_attention")(weights) if len(weights) > 1 else weights[0]
+        return keras.Model(model.input, [model.output, averaged])
     try:
         layer = model.get_layer(ATTENTION_LAYER)
     except ValueError:

@@ -23,7 +23,7 @@ class TrainingConfig:
     epochs: int = 60
     batch_size: int = 32
     learning_rate: float = 2e-3
-    patience: int = 10
+    patience: int = 12
     validation_fraction: float = 0.15
     seed: int | None = None
     architecture: Architecture = field(default_factory=Architecture)
@@ -41,6 +41,9 @@ class TrainingResult:
     validation_metrics: dict[str, float]
     epochs_run: int
     history: dict[str, list[float]]
+    #: the held-out labels and scores the threshold was chosen on (validation split or out-of-fold)
+    held_out_labels: np.ndarray | None = None
+    held_out_scores: np.ndarray | None = None
 
 
 def set_seed(seed: int | None) -> None:
@@ -86,30 +89,26 @@ def stratified_folds(labels: np.ndarray, folds: int, rng: np.random.Generator) -
 
 
 def _batches_dataset(arrays, labels, batch_size, seed, shuffle, class_weights):
-    import keras
+    """A tf.data pipeline of length-bucketed, padded batches; reshuffled every epoch when asked.
 
-    class LengthBucketedDataset(keras.utils.PyDataset):
-        def __init__(self):
-            super().__init__()
-            self.rng = np.random.default_rng(seed)
-            self.lengths = [len(array) for array in arrays]
-            self.on_epoch_end()
+    The signature leaves the length free: batches of different lengths share one traced graph
+    per padded length (see batches.LENGTH_QUANTUM).
+    """
+    import tensorflow as tf
 
-        def on_epoch_end(self):
-            self.batches = length_batches(self.lengths, batch_size, self.rng if shuffle else None)
+    rng = np.random.default_rng(seed) if shuffle else None
+    lengths = [len(array) for array in arrays]
+    channels = arrays[0].shape[1]
+    weight_of = np.array([class_weights[0], class_weights[1]], dtype=np.float32)
 
-        def __len__(self):
-            return len(self.batches)
-
-        def __getitem__(self, index):
-            rows = self.batches[index]
+    def generate():
+        for rows in length_batches(lengths, batch_size, rng):
             targets = labels[rows].astype(np.float32)
-            weights = np.where(targets == 1, class_weights[1], class_weights[0]).astype(np.float32)
-            return pad([arrays[row] for row in rows]), targets, weights
+            yield pad([arrays[row] for row in rows]), targets, weight_of[labels[rows]]
 
-    return LengthBucketedDataset()
-
-
+    signature = (tf.TensorSpec((None, None, channels), tf.float32), tf.TensorSpec((None,), tf.float32),
+                 tf.TensorSpec((None,), tf.float32))
+    return tf.data.Dataset.from_generator(generate, output_signature=signature)
 
 
 def fit(
@@ -146,7 +145,9 @@ def fit(
     validation_data = _batches_dataset(validation_arrays, validation_labels, 256, config.seed, False,
                                        {0: 1.0, 1: 1.0})
     callbacks: list = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
-                                                     restore_best_weights=True)]
+                                                     restore_best_weights=True),
+                       keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
+                                                         patience=max(2, config.patience // 3))]
     if on_epoch is not None:
         callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: on_epoch(epoch, logs)))
     history = model.fit(train_data, validation_data=validation_data, epochs=config.epochs, verbose=0,
@@ -159,7 +160,48 @@ def fit(
         validation_metrics=metrics.evaluate(validation_labels, scores, threshold),
         epochs_run=len(history.history.get("loss", [])),
         history={key: [float(value) for value in values] for key, values in history.history.items()},
+        held_out_labels=validation_labels,
+        held_out_scores=scores,
     )
+
+
+def fit_ensemble(
+    arrays: Sequence[np.ndarray],
+    labels: np.ndarray,
+    config: TrainingConfig,
+    members: int,
+    on_member: Callable[[int, dict], None] | None = None,
+) -> TrainingResult:
+    """Cross-validation ensemble: member i trains on all folds but i and stops early on fold i.
+
+    Every training hairpin is held out by exactly one member, so the threshold is chosen on
+    out-of-fold scores of all the data (far steadier than one small validation split), and those
+    out-of-fold metrics are the ones reported. The model averages the members' probabilities.
+    """
+    from .model import ensemble_model
+
+    labels = np.asarray(labels, dtype=int)
+    rng = np.random.default_rng(config.seed)
+    out_of_fold = np.full(len(labels), np.nan, dtype=np.float32)
+    trained, epochs, history = [], [], {}
+    for member, held_out in enumerate(stratified_folds(labels, members, rng)):
+        train_rows = np.setdiff1d(np.arange(len(labels)), held_out)
+        member_seed = None if config.seed is None else config.seed + 1000 * (member + 1)
+        set_seed(member_seed)
+        result = fit([arrays[row] for row in train_rows], labels[train_rows],
+                     TrainingConfig(**{**asdict(config), "architecture": config.architecture, "seed": member_seed}),
+                     validation=([arrays[row] for row in held_out], labels[held_out]))
+        out_of_fold[held_out] = predict_arrays(result.model, [arrays[row] for row in held_out])
+        trained.append(result.model)
+        epochs.append(result.epochs_run)
+        history[f"member_{member + 1}_val_loss"] = result.history.get("val_loss", [])
+        if on_member is not None:
+            on_member(member, {"epochs": result.epochs_run, **result.validation_metrics})
+    threshold = metrics.best_f1_threshold(labels, out_of_fold)
+    return TrainingResult(model=ensemble_model(trained), threshold=threshold,
+                          validation_metrics=metrics.evaluate(labels, out_of_fold, threshold),
+                          epochs_run=int(sum(epochs)), history=history, held_out_labels=labels,
+                          held_out_scores=out_of_fold)
 
 
 def cross_validate(

@@ -45,12 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("-o", "--output", required=True, metavar="MODEL.keras", help="model file to write")
     out.add_argument("--metrics", metavar="TSV", help="metrics table (default: MODEL.metrics.tsv)")
     out.add_argument("--plots", metavar="PNG", help="ROC + PR figure (default: MODEL.curves.png)")
+    out.add_argument("--description", default="", metavar="TEXT",
+                     help="free text recorded in the manifest (what the training data are)")
     fitting = parser.add_argument_group("fitting")
     common.add_seed(fitting)
     fitting.add_argument("--folds", type=int, default=0, metavar="K",
                          help="also run stratified K-fold cross-validation (K >= 2)")
     fitting.add_argument("--epochs", type=common.positive_int, default=60, help="most epochs (default: %(default)s)")
-    fitting.add_argument("--patience", type=common.positive_int, default=10,
+    fitting.add_argument("--patience", type=common.positive_int, default=12,
                          help="epochs without validation improvement before stopping (default: %(default)s)")
     fitting.add_argument("--batch-size", type=common.positive_int, default=32, help="(default: %(default)s)")
     fitting.add_argument("--learning-rate", type=float, default=2e-3, help="Adam step size (default: %(default)s)")
@@ -60,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="LSTM units per direction (default: %(default)s)")
     fitting.add_argument("--attention-units", type=common.positive_int, default=32, help="(default: %(default)s)")
     fitting.add_argument("--dropout", type=float, default=0.25, help="(default: %(default)s)")
+    fitting.add_argument("--ensemble", type=common.positive_int, default=1, metavar="N",
+                         help="train N members on N stratified folds (each stops early on its own held-out "
+                              "fold) and average them; the threshold is chosen on out-of-fold scores of all "
+                              "the data (default: 1, a single network with a --validation-fraction split)")
     common.add_threads(fitting)
     return parser
 
@@ -136,8 +142,8 @@ def execute(args: argparse.Namespace) -> int:
     from ..io.model import save_model
     from ..model import Architecture
     from ..plots import curves_figure, save_figure
-    from ..prediction import predict_arrays
-    from ..training import TrainingConfig, cross_validate, data_sha256, fit, set_seed, software_versions
+    from ..training import (TrainingConfig, cross_validate, data_sha256, fit, fit_ensemble, set_seed,
+                            software_versions)
 
     config = TrainingConfig(
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, patience=args.patience,
@@ -159,20 +165,21 @@ def execute(args: argparse.Namespace) -> int:
         curves[f"{args.folds}-fold CV"] = (labels, out_of_fold)
 
     set_seed(args.seed)
-    progress = common.Progress("training epochs", args.epochs, args.quiet)
-    result = fit(arrays, labels, config, on_epoch=lambda epoch, logs: progress(1))
+    if args.ensemble > 1:
+        progress = common.Progress("ensemble members", args.ensemble, args.quiet)
+        result = fit_ensemble(arrays, labels, config, args.ensemble, on_member=lambda member, logs: progress(1))
+        held_out_name = f"out_of_fold ({args.ensemble} members)"
+    else:
+        progress = common.Progress("training epochs", args.epochs, args.quiet)
+        result = fit(arrays, labels, config, on_epoch=lambda epoch, logs: progress(1))
+        held_out_name = "validation"
     progress.close()
     validation = result.validation_metrics
-    logger.info("stopped after %d epochs; validation AUC %.3f, F1 %.3f at threshold %.3f", result.epochs_run,
+    logger.info("trained for %d epochs; %s AUC %.3f, F1 %.3f at threshold %.3f", result.epochs_run, held_out_name,
                 validation["auc"], validation["f1"], result.threshold)
-    rows.append(["validation", "-", "-", f"{result.threshold:.4f}",
+    rows.append([held_out_name.split()[0], "-", len(result.held_out_labels), f"{result.threshold:.4f}",
                  *(f"{validation[name]:.4f}" for name in metric_functions.METRIC_NAMES)])
-    # Curves of the final model on its own validation split (recomputed to draw them).
-    from ..training import stratified_split
-
-    _, validation_rows = stratified_split(labels, config.validation_fraction, np.random.default_rng(config.seed))
-    curves["validation"] = (labels[validation_rows],
-                            predict_arrays(result.model, [arrays[row] for row in validation_rows]))
+    curves[held_out_name] = (result.held_out_labels, result.held_out_scores)
 
     manifest = {
         "task": args.task,
@@ -186,8 +193,9 @@ def execute(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "training_data": {"sources": sources, "sha256": data_sha256(arrays, labels),
                           "n_positive": int(labels.sum()), "n_negative": int((labels == 0).sum())},
-        "training": {**config.to_dict(), "epochs_run": result.epochs_run},
-        "metrics": {"validation": validation,
+        "training": {**config.to_dict(), "epochs_run": result.epochs_run, "ensemble_members": args.ensemble},
+        "description": args.description,
+        "metrics": {held_out_name.split()[0]: validation,
                     **({"cross_validation_pooled": pooled} if args.folds else {})},
         "versions": software_versions(),
     }

@@ -1,0 +1,149 @@
+"""Labelled human hairpin sets read from ../shared/data (never copied into the project).
+
+Every rule applied to the raw files is here, in one place, so the bundled model, the accuracy
+benchmark and the tests use the same data:
+
+* T is written as U and letters are upper-cased (the sets mix alphabets by class: a trap).
+* Positives (mirtrons): miRBase_set.csv TRUE rows (216), the Rorbach/Wen putative mirtrons (201),
+  and mirtronDB human precursors (585, type p).
+* Negatives (canonical): miRBase_set.csv FALSE rows (707) and miRBase v22 human stem-loops
+  (hsa-pre-release22.fa), after removing every stem-loop that equals, contains or lies inside a
+  known mirtron precursor, or whose name is a mirtron in miRBase_set.csv.
+* Exact duplicate sequences are kept once (first source wins); a sequence labelled both ways
+  (e.g. hsa-mir-6859-1..4: FALSE in miRBase_set, a mirtron in mirtronDB) is dropped from both.
+* Sequences longer than 200 nt are dropped (none are in these sets).
+"""
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SHARED = Path(os.environ.get("MIRTRON_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
+
+FILES = {
+    "mirbase_set": "cnnMirtronPred/data/miRBase_set.csv",
+    "putative": "cnnMirtronPred/data/putative_mirtrons_set.csv",
+    "mirtrondb": "mirtronDB/Data/all_organisms_except_mouse.fasta",
+    "mirbase22": "dnnPreMiR/testData/hsa-pre-release22.fa",
+    "rorbach_split": "derived_splits/rorbach2018_split.csv",
+    "cnn_split": "derived_splits/cnnMirtronPred_split_seed2.csv",
+}
+
+
+def rna(sequence: str) -> str:
+    return sequence.strip().upper().replace("T", "U")
+
+
+def read_fasta_pairs(path: Path) -> list[tuple[str, str]]:
+    records, header, parts = [], None, []
+    for line in open(path):
+        line = line.strip()
+        if line.startswith(">"):
+            if header is not None:
+                records.append((header, "".join(parts)))
+            header, parts = line[1:].strip(), []
+        elif line:
+            parts.append(line)
+    if header is not None:
+        records.append((header, "".join(parts)))
+    return records
+
+
+def mirtrondb_precursors(shared: Path = SHARED, organism: str | None = "h. sapiens") -> list[tuple[str, str, str]]:
+    """(mirtron name, organism, RNA sequence) of mirtronDB precursors (type p)."""
+    result = []
+    for header, sequence in read_fasta_pairs(shared / FILES["mirtrondb"]):
+        fields = dict(part.strip().split(":", 1) for part in header.split(";") if ":" in part)
+        if fields.get("type", "").strip() != "p":
+            continue
+        species = fields.get("organism", "").strip()
+        if organism is None or species == organism:
+            result.append((fields["mirtron"].strip(), species, rna(sequence)))
+    return result
+
+
+@dataclass
+class LabelledSet:
+    ids: list[str] = field(default_factory=list)
+    sequences: list[str] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    report: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def human_mirtron_set(shared: Path = SHARED, max_length: int = 200) -> LabelledSet:
+    """All human mirtrons vs canonical miRNAs, cleaned as described in the module docstring."""
+    candidates: list[tuple[str, str, int, str]] = []  # id, sequence, label, source
+    mirbase_mirtron_names = set()
+    for name, sequence, flag in csv.reader(open(shared / FILES["mirbase_set"])):
+        label = 1 if flag.strip().upper() == "TRUE" else 0
+        if label:
+            mirbase_mirtron_names.add(name)
+        candidates.append((name, rna(sequence), label, "miRBase_set"))
+    for name, sequence, _ in csv.reader(open(shared / FILES["putative"])):
+        candidates.append((f"putative:{name}", rna(sequence), 1, "putative_mirtrons_set"))
+    mirtron_sequences = []
+    for name, _, sequence in mirtrondb_precursors(shared):
+        candidates.append((f"mirtronDB:{name}", sequence, 1, "mirtronDB"))
+    mirtron_sequences = {sequence for _, sequence, label, _ in candidates if label == 1}
+    removed_overlap = 0
+    for header, sequence in read_fasta_pairs(shared / FILES["mirbase22"]):
+        name = header.split()[0]
+        sequence = rna(sequence)
+        if name in mirbase_mirtron_names or any(
+                sequence in mirtron or mirtron in sequence for mirtron in mirtron_sequences):
+            removed_overlap += 1
+            continue
+        candidates.append((f"miRBase22:{name}", sequence, 0, "miRBase22"))
+
+    labels_by_sequence: dict[str, set[int]] = {}
+    for _, sequence, label, _ in candidates:
+        labels_by_sequence.setdefault(sequence, set()).add(label)
+    result = LabelledSet()
+    seen_sequences, seen_ids = set(), set()
+    conflicts = duplicates = too_long = 0
+    for identifier, sequence, label, source in candidates:
+        if len(labels_by_sequence[sequence]) > 1:
+            conflicts += 1
+            continue
+        if sequence in seen_sequences:
+            duplicates += 1
+            continue
+        if len(sequence) > max_length:
+            too_long += 1
+            continue
+        while identifier in seen_ids:
+            identifier += "'"
+        seen_sequences.add(sequence)
+        seen_ids.add(identifier)
+        result.ids.append(identifier)
+        result.sequences.append(sequence)
+        result.labels.append(label)
+        result.sources.append(source)
+    result.report = {"candidates": len(candidates), "mirbase22_removed_as_mirtron": removed_overlap,
+                     "dropped_conflicting_label": conflicts, "dropped_duplicate": duplicates,
+                     "dropped_too_long": too_long, "positives": sum(result.labels),
+                     "negatives": len(result.labels) - sum(result.labels)}
+    return result
+
+
+def published_split(name: str, shared: Path = SHARED) -> dict[str, LabelledSet]:
+    """The Rorbach 2018 ('rorbach') or cnnMirtronPred ('cnn') train/test split, T->U."""
+    sets = {"train": LabelledSet(), "test": LabelledSet()}
+    path = shared / FILES["rorbach_split" if name == "rorbach" else "cnn_split"]
+    for row in csv.DictReader(open(path)):
+        part = sets[row["split"]]
+        identifier = row["id"]
+        while identifier in part.ids:
+            identifier += "'"
+        part.ids.append(identifier)
+        part.sequences.append(rna(row["seq"]))
+        part.labels.append(1 if row["label"] == "mirtron" else 0)
+        part.sources.append(row["source_set"])
+    return sets
