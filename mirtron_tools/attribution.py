@@ -161,10 +161,11 @@ class EndProfile:
     ``mean_score``, the plain mean, and ``mean_relative``, the mean of ``score * length / sum``:
     1.0 means "as much as a uniform spread would give", which makes hairpins of different
     lengths comparable (attention weights of a long hairpin are smaller because they sum to 1).
-    Memory is ``O(groups * max_length)`` whatever the number of hairpins.
+    Memory is ``O(groups * longest hairpin)`` whatever the number of hairpins; ``max_length``
+    is the initial size, and the sums grow when a longer hairpin arrives.
     """
 
-    max_length: int
+    max_length: int = 200
     sums: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     relative_sums: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     counts: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
@@ -177,7 +178,11 @@ class EndProfile:
         if length == 0:
             return
         if length > self.max_length:
-            raise ValueError(f"hairpin of {length} nt is longer than the profile's {self.max_length}")
+            grow = length - self.max_length
+            for store in (self.sums, self.relative_sums, self.counts):
+                for key, values in store.items():
+                    store[key] = np.concatenate([values, np.zeros(grow, dtype=values.dtype)])
+            self.max_length = length
         total = scores.sum()
         relative = scores * length / total if total > 0 else np.ones(length)  # no signal: uniform
         self.group_sizes[group] = self.group_sizes.get(group, 0) + 1

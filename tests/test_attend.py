@@ -209,8 +209,9 @@ def test_end_profile_means_and_relative_scale():
     assert np.allclose(mean, [(0.25 + 0.4) / 2, (0.25 + 0.3) / 2, (0.5 + 0.2) / 2, 0.1])
     rows = list(profile.rows())
     assert rows[0] == ["a", "5p", "0", "2", "0.300000", "0.9500"] and len(rows) == 8
-    with pytest.raises(ValueError):
-        profile.add("a", np.ones(6))
+    assert list(EndProfile().rows()) == []
+    profile.add("b", np.ones(8) / 8)  # longer than the initial size: the sums grow
+    assert profile.curve("b", "3p")[0].tolist() == [1] * 8 and profile.curve("a", "5p")[0].tolist() == [2, 2, 2, 1]
     assert prediction_groups(0.7, 0.5, "mirtron", 0) == ["predicted mirtron", "true other"]
     assert prediction_groups(0.2, 0.5, "mirtron") == ["predicted other"]
 

@@ -243,7 +243,8 @@ def execute(args: argparse.Namespace) -> int:
     stats = HairpinStats()
     progress = common.Progress("attending" if args.method == "attention" else "mutagenesis", None, args.quiet)
     drawn: list = []
-    found: set[str] = set()
+    found: set[str] = set()  # ids seen, kept only with --ids (bounded by the ids given)
+    analysed = labelled = 0
     plot_folder = Path(args.plots) if args.plots else None
     try:
         with contextlib.ExitStack() as outputs:
@@ -275,6 +276,7 @@ def execute(args: argparse.Namespace) -> int:
                     if predictions:
                         predictions.write(f"{identifier}\t{len(sequence)}\t{probability:.4f}\t{call}\n")
                     label = truth.get(identifier) if truth is not None else None
+                    labelled += label is not None
                     for group in prediction_groups(probability, threshold, positive_call, label):
                         profile.add(group, scores)
                     payload = (identifier, sequence, structure, scores, probability, call, deltas, track)
@@ -282,14 +284,16 @@ def execute(args: argparse.Namespace) -> int:
                         drawn.append(payload)
                     else:
                         top.offer(probability, payload)
-                    found.add(identifier)
+                    if wanted is not None:
+                        found.add(identifier)
+                    analysed += 1
                     progress(1)
-            if not found:
+            if not analysed:
                 raise InputError(args.input, "no sequences to analyse")
             if wanted is not None and len(found) < len(wanted):  # standard input: known only now
                 raise _unknown_ids_error(args.input, [identifier for identifier in args.ids
                                                       if identifier not in found])
-            if truth is not None and not any(identifier in truth for identifier in found):
+            if truth is not None and not labelled:
                 raise InputError(args.labels, "none of the labelled ids is in the input")
             progress.close()
             if aggregate_path:
@@ -300,7 +304,7 @@ def execute(args: argparse.Namespace) -> int:
                 if create_plots:
                     plot_folder.mkdir()
                 _draw(outputs, plot_folder, args, profile, drawn if wanted is not None else top.items(),
-                      extra_names, model_path.name, len(found))
+                      extra_names, model_path.name, analysed)
     except BaseException:
         if create_plots and plot_folder.is_dir() and not any(plot_folder.iterdir()):
             plot_folder.rmdir()
