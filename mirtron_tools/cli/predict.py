@@ -31,6 +31,69 @@ examples:
   mt-predict introns.npz -o novel.bed --min-probability 0.5"""
 
 
+class ListModels(argparse.Action):
+    """``--list-models``: like ``--version``, print and exit before the other arguments are checked."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import sys
+
+        from ..io.model import bundled_models
+
+        sys.stdout.write(model_listing(bundled_models()))
+        parser.exit(0)
+
+
+def _metrics_text(values: dict) -> str:
+    names = ("auc", "aupr", "f1", "mcc", "sensitivity", "specificity")
+    return ", ".join(f"{name.upper() if name in ('auc', 'aupr', 'f1', 'mcc') else name} {values[name]:.3f}"
+                     for name in names if isinstance(values.get(name), (int, float)))
+
+
+def model_listing(models: dict) -> str:
+    """Readable description of each bundled model, from its manifest only (TensorFlow is not loaded)."""
+    from ..errors import MirtronError
+    from ..io.model import DEFAULT_MODEL, read_manifest
+
+    if not models:
+        return "no bundled models are installed\n"
+    lines = []
+    for name in sorted(models):
+        path = models[name]
+        lines.append(name + (" (default)" if name == DEFAULT_MODEL else ""))
+        try:
+            manifest = read_manifest(path)
+        except MirtronError as error:
+            lines.extend([f"  unusable: {error}", ""])
+            continue
+        data = manifest.get("training_data", {})
+        training = manifest.get("training", {})
+        members = training.get("ensemble_members", 1)
+        lines.append(f"  task:          {manifest.get('task', '?')} (positive class: "
+                     f"{manifest.get('positive_class', '?')})")
+        sources = data.get("sources", {})
+        described = manifest.get("description") or "; ".join(
+            f"{key}: {', '.join(value) if isinstance(value, list) else value}" for key, value in sources.items())
+        lines.append(f"  training data: {described or '?'}")
+        lines.append(f"                 {data.get('n_positive', '?')} positive / {data.get('n_negative', '?')} "
+                     f"negative, sha256 {str(data.get('sha256', '?'))[:16]}")
+        lines.append(f"  created:       {manifest.get('created', '?')}, seed {manifest.get('seed')}, "
+                     f"{'ensemble of ' + str(members) + ' networks' if members and members > 1 else 'one network'}, "
+                     f"mirtron_tools {manifest.get('versions', {}).get('mirtron_tools', '?')}")
+        lines.append(f"  threshold:     {float(manifest.get('threshold', float('nan'))):.4f}")
+        for split, values in manifest.get("metrics", {}).items():
+            lines.append(f"  metrics ({split}): {_metrics_text(values)}")
+        for benchmark, record in manifest.get("benchmark", {}).items():
+            values = record.get("all", record)
+            count = f", n={record['n']}" if "n" in record else ""
+            lines.append(f"  benchmark ({benchmark}{count}): {_metrics_text(values)}")
+        lines.append(f"  file:          {path} ({path.stat().st_size / 1e6:.2f} MB)")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = common.base_parser("mt-predict", DESCRIPTION, EPILOG)
     parser.add_argument("input", metavar="FASTA|NPZ", help="hairpins: FASTA (plain/gzip, '-' = stdin) or mt-encode NPZ")
@@ -41,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--min-probability", type=common.probability, default=0.0, metavar="P",
                         help="write only hairpins scored at least P (default: all)")
     common.add_model(parser)
+    parser.add_argument("--list-models", action=ListModels,
+                        help="print the bundled models (task, training data, date, threshold, benchmark metrics "
+                             "from their manifests) and exit")
     parser.add_argument("--coverage", nargs="+", default=[], metavar="COV.npz",
                         help="small-RNA-seq coverage from mt-coverage for every input hairpin (joined by id); "
                              "needed by, and only by, models trained with --coverage")

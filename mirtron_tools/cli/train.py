@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
                          help="train N members on N stratified folds (each stops early on its own held-out "
                               "fold) and average them; the threshold is chosen on out-of-fold scores of all "
                               "the data (default: 1, a single network with a --validation-fraction split)")
+    fitting.add_argument("--init-model", metavar="NAME|FILE",
+                         help="fine-tune: start from this bundled model (see mt-predict --list-models) or .keras "
+                              "file instead of random weights; its architecture is kept (the --lstm-units, "
+                              "--attention-units and --dropout options are then unused) and its input channels "
+                              "must match the training data's. A smaller --learning-rate (e.g. 5e-4) usually "
+                              "suits fine-tuning")
     common.add_threads(fitting)
     return parser
 
@@ -108,6 +114,39 @@ def load_training_data(args: argparse.Namespace):
     return encoded, labels, sources
 
 
+def check_initial_model(args: argparse.Namespace, extra_channels: list[str]) -> tuple[Path, dict]:
+    """The --init-model file and manifest, after checking it can start this training run."""
+    from ..encoding import CHANNELS, ENCODING_FORMAT_VERSION
+    from ..errors import InputError, ModelError
+    from ..io.model import read_manifest, resolve_model
+
+    if args.folds or args.ensemble > 1:
+        raise InputError("mt-train", "--init-model fine-tunes one network: use it without --folds and --ensemble")
+    path = resolve_model(args.init_model)
+    manifest = read_manifest(path)
+    channels = list(CHANNELS) + list(extra_channels)
+    if manifest.get("encoding_format_version") != ENCODING_FORMAT_VERSION:
+        raise ModelError(f"{args.init_model}: model was trained on encoding format version "
+                         f"{manifest.get('encoding_format_version')}, this mirtron_tools encodes version "
+                         f"{ENCODING_FORMAT_VERSION}")
+    if list(manifest.get("channels", [])) != channels:
+        raise ModelError(f"{args.init_model}: model input channels ({', '.join(manifest.get('channels', []))}) "
+                         f"differ from the training data's ({', '.join(channels)})"
+                         + (" (give or drop --coverage to match)" if len(manifest.get("channels", [])) != len(channels)
+                            else ""))
+    return path, manifest
+
+
+def initial_model_record(name: str | None, path: Path | None, manifest: dict | None) -> dict | None:
+    """What the manifest says about the model a fine-tuned model started from."""
+    if name is None or manifest is None:
+        return None
+    return {"name": name, "file": Path(path).name, "task": manifest.get("task"),
+            "created": manifest.get("created"), "description": manifest.get("description", ""),
+            "training_data_sha256": manifest.get("training_data", {}).get("sha256"),
+            "architecture": manifest.get("training", {}).get("architecture")}
+
+
 def execute(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -133,6 +172,9 @@ def execute(args: argparse.Namespace) -> int:
         coverage_record, coverage_channel_names = coverage_manifest(coverage), list(MODEL_CHANNELS)
         sources["coverage"] = [Path(path).name for path in args.coverage]
         logger.info("coverage joined for all %d hairpins (flank %d nt)", len(encoded), coverage.flank)
+    init_path, init_manifest = None, None
+    if args.init_model:  # checked before TensorFlow loads and before any training
+        init_path, init_manifest = check_initial_model(args, coverage_channel_names)
     if args.seed is None:
         logger.warning("no --seed given: this run cannot be reproduced exactly")
 
@@ -170,8 +212,14 @@ def execute(args: argparse.Namespace) -> int:
         result = fit_ensemble(arrays, labels, config, args.ensemble, on_member=lambda member, logs: progress(1))
         held_out_name = f"out_of_fold ({args.ensemble} members)"
     else:
+        initial_model = None
+        if init_path is not None:
+            from ..io.model import load_model
+
+            initial_model, _ = load_model(init_path)
+            logger.info("fine-tuning %s (%s)", args.init_model, init_manifest.get("task"))
         progress = common.Progress("training epochs", args.epochs, args.quiet)
-        result = fit(arrays, labels, config, on_epoch=lambda epoch, logs: progress(1))
+        result = fit(arrays, labels, config, on_epoch=lambda epoch, logs: progress(1), initial_model=initial_model)
         held_out_name = "validation"
     progress.close()
     validation = result.validation_metrics
@@ -193,7 +241,11 @@ def execute(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "training_data": {"sources": sources, "sha256": data_sha256(arrays, labels),
                           "n_positive": int(labels.sum()), "n_negative": int((labels == 0).sum())},
-        "training": {**config.to_dict(), "epochs_run": result.epochs_run, "ensemble_members": args.ensemble},
+        "training": {**config.to_dict(), "epochs_run": result.epochs_run, "ensemble_members": args.ensemble,
+                     # a fine-tuned network keeps the architecture of the model it started from
+                     **({"architecture": init_manifest.get("training", {}).get("architecture")}
+                        if init_manifest is not None else {})},
+        "init_model": initial_model_record(args.init_model, init_path, init_manifest),
         "description": args.description,
         "metrics": {held_out_name.split()[0]: validation,
                     **({"cross_validation_pooled": pooled} if args.folds else {})},

@@ -83,3 +83,16 @@ def load_model(path: str | os.PathLike):
     except Exception as error:  # Keras raises many types for a damaged archive
         raise ModelError(f"{path}: cannot load the Keras model ({type(error).__name__}: {error})") from None
     return model, manifest
+
+
+def update_manifest(path: str | os.PathLike, changes: dict) -> dict:
+    """Merge ``changes`` into a model file's manifest (e.g. benchmark metrics measured after
+    training), rewriting the archive atomically; the Keras members are copied unchanged."""
+    manifest = {**read_manifest(path), **changes}
+    with atomic_path(path, suffix=".keras") as temporary:
+        with zipfile.ZipFile(str(path)) as source, zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as target:
+            for member in source.infolist():
+                if member.filename != MANIFEST_MEMBER:
+                    target.writestr(member, source.read(member.filename))
+            target.writestr(MANIFEST_MEMBER, json.dumps(manifest, indent=2, sort_keys=True))
+    return manifest
