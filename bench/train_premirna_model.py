@@ -88,11 +88,10 @@ def encode_part(folder: Path, part: str, threads: int, shared: Path = human_data
             inputs_sha256(positives, negatives))
 
 
-def train_arguments(positive: Path, negative: Path, output: Path, threads: int, seed: int = SEED,
-                    epochs: int = EPOCHS) -> list[str]:
+def train_arguments(positive: Path, negative: Path, output: Path, threads: int) -> list[str]:
     """The mt-train command line of the bundled model (also used by bench/premirna.py)."""
     return ["--positive", str(positive), "--negative", str(negative), "-o", str(output), "--task", "premirna",
-            "--seed", str(seed), "--epochs", str(epochs), "--patience", str(PATIENCE), "--threads", str(threads)]
+            "--seed", str(SEED), "--epochs", str(EPOCHS), "--patience", str(PATIENCE), "--threads", str(threads)]
 
 
 def score_part(model_path: Path, positive_npz: Path, negative_npz: Path, batch_size: int = 128):
