@@ -36,14 +36,18 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     return float((ranks[labels == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
+def _cumulative_calls(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """True positives and all positive calls at each distinct threshold, highest first."""
+    order = np.argsort(-scores, kind="mergesort")
+    last_of_tie = np.r_[np.diff(scores[order]) != 0, True]
+    return np.cumsum(labels[order])[last_of_tie], np.arange(1, len(labels) + 1)[last_of_tie]
+
+
 def roc_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """False and true positive rates at every distinct threshold, from (0, 0) to (1, 1)."""
     labels, scores = _check(labels, scores)
-    order = np.argsort(-scores, kind="mergesort")
-    sorted_labels, sorted_scores = labels[order], scores[order]
-    last_of_tie = np.r_[np.diff(sorted_scores) != 0, True]
-    true_positives = np.cumsum(sorted_labels)[last_of_tie]
-    false_positives = np.cumsum(1 - sorted_labels)[last_of_tie]
+    true_positives, called = _cumulative_calls(labels, scores)
+    false_positives = called - true_positives
     positives, negatives = max(labels.sum(), 1), max(len(labels) - labels.sum(), 1)
     return np.r_[0, false_positives / negatives], np.r_[0, true_positives / positives]
 
@@ -51,12 +55,8 @@ def roc_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.nd
 def precision_recall_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Recall and precision at every distinct threshold (highest threshold first)."""
     labels, scores = _check(labels, scores)
-    order = np.argsort(-scores, kind="mergesort")
-    sorted_labels, sorted_scores = labels[order], scores[order]
-    last_of_tie = np.r_[np.diff(sorted_scores) != 0, True]
-    true_positives = np.cumsum(sorted_labels)[last_of_tie]
-    predicted = (np.arange(1, len(labels) + 1))[last_of_tie]
-    return true_positives / max(labels.sum(), 1), true_positives / predicted
+    true_positives, called = _cumulative_calls(labels, scores)
+    return true_positives / max(labels.sum(), 1), true_positives / called
 
 
 def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
