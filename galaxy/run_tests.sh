@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Test the Galaxy wrappers and the workflow against a real Galaxy server, offline.
 #
-#   galaxy/run_tests.sh [--keep] [TOOL.xml|WORKFLOW.ga ...]   (default: every tool and workflow)
+#   galaxy/run_tests.sh [--keep] [--lint-only] [TOOL.xml|WORKFLOW.ga ...]   (default: every tool and workflow)
 #
 # 1. Galaxy (PyPI, pinned below) and planemo each get their own virtual environment under
 #    ${MIRTRON_GALAXY_CACHE:-~/.cache/mirtron_tools}: made once, reused afterwards. Neither
@@ -10,6 +10,8 @@
 #    127.0.0.1 with uvicorn, its toolbox = the upload tool + every galaxy/*.xml tool.
 #    The project's mt-* commands reach its jobs through a folder of links put first on the job
 #    PATH (not the project venv's bin: its python would shadow Galaxy's in the upload tool).
+# 0. planemo lint --skip BioToolsValid galaxy/ (bio.tools needs the network) and planemo
+#    workflow_lint galaxy/workflows/; --lint-only stops there.
 # 3. planemo test --engine external_galaxy runs every tool test and the workflow test.
 # 4. Galaxy is stopped and its folder removed (--keep keeps it, to read job outputs and logs).
 # Exits non-zero when Galaxy does not start or a test fails. Needs: python3 (>= 3.10) with venv,
@@ -21,17 +23,19 @@ PLANEMO_VERSION=0.75.47
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${MIRTRON_GALAXY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mirtron_tools}
 KEEP=0
-if [[ ${1:-} == --keep ]]; then KEEP=1; shift; fi
+LINT_ONLY=0
+while [[ ${1:-} == --* ]]; do
+    case $1 in
+        --keep) KEEP=1 ;;
+        --lint-only) LINT_ONLY=1 ;;
+        *) echo "usage: galaxy/run_tests.sh [--keep] [--lint-only] [TOOL.xml|WORKFLOW.ga ...]" >&2; exit 2 ;;
+    esac
+    shift
+done
 
 say() { printf 'run_tests.sh: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
-MIRTRON_BIN=${MIRTRON_BIN:-}
-if [[ -z $MIRTRON_BIN ]]; then
-    command -v mt-encode >/dev/null || die "mt-encode is not on PATH: install the project (or set MIRTRON_BIN)"
-    MIRTRON_BIN=$(dirname "$(command -v mt-encode)")
-fi
-[[ -x $MIRTRON_BIN/mt-encode ]] || die "$MIRTRON_BIN/mt-encode is not an executable"
 
 # --- 1. virtual environments (once) -----------------------------------------------------------
 mkdir -p "$CACHE"
@@ -69,6 +73,19 @@ if [[ ! -x $PLANEMO_VENV/bin/planemo ]]; then
     python3 -m venv "$PLANEMO_VENV"
     "$PLANEMO_VENV/bin/pip" install --quiet "planemo==$PLANEMO_VERSION"
 fi
+
+# --- lint ---------------------------------------------------------------------------------------
+say "planemo lint --skip BioToolsValid galaxy/"
+"$PLANEMO_VENV/bin/planemo" lint --skip BioToolsValid --fail_level warn "$ROOT/galaxy" || die "planemo lint failed"
+"$PLANEMO_VENV/bin/planemo" workflow_lint --fail_level warn "$ROOT/galaxy/workflows" || die "planemo workflow_lint failed"
+if [[ $LINT_ONLY == 1 ]]; then exit 0; fi
+
+MIRTRON_BIN=${MIRTRON_BIN:-}
+if [[ -z $MIRTRON_BIN ]]; then
+    command -v mt-encode >/dev/null || die "mt-encode is not on PATH: install the project (or set MIRTRON_BIN)"
+    MIRTRON_BIN=$(dirname "$(command -v mt-encode)")
+fi
+[[ -x $MIRTRON_BIN/mt-encode ]] || die "$MIRTRON_BIN/mt-encode is not an executable"
 
 # --- 2. a throw-away Galaxy -------------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mirtron_galaxy.XXXXXX")
@@ -204,7 +221,8 @@ for test in tests:
     counts[outcome] = counts.get(outcome, 0) + 1
     if outcome != "success":
         print(f"run_tests.sh: {outcome}: {test['id']}", file=sys.stderr)
-print(f"run_tests.sh: {len(tests)} Galaxy tests: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())), file=sys.stderr)
+passed = counts.pop("success", 0)
+print(f"galaxy: {passed} passed, {sum(counts.values())} failed")
 EOF
 say "finished after $(( $(date +%s) - started )) s (Galaxy start included)"
 if [[ $status != 0 ]]; then
