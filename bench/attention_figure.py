@@ -4,7 +4,8 @@
 Data: the test part of the Rorbach 2018 split (201 putative human mirtrons + 200 canonical
 miRNAs, ../shared/data/derived_splits/rorbach2018_split.csv; T written as U), never copied into
 the project. Runs mt-attend with --labels, so the figure is split by predicted and true class,
-writes docs/attention_rorbach2018_test.png (or --output) and prints the numbers the README
+writes docs/attention_rorbach2018_test.png (with --method mutagenesis:
+docs/attention_rorbach2018_test_mutagenesis.png; or --output) and prints the numbers the README
 sentence rests on: mean relative attention (1 = uniform) over the 10 terminal bases of each end
 and over the middle of the hairpin, per group.
 
@@ -67,12 +68,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="default: the bundled human_mirtron model")
     parser.add_argument("--method", default="attention", choices=("attention", "mutagenesis"))
-    parser.add_argument("--output", default=None, help="default: docs/attention_rorbach2018_test.png")
+    parser.add_argument("--output", default=None, help="default: docs/attention_rorbach2018_test[_mutagenesis].png")
     parser.add_argument("--threads", default="2")
     args = parser.parse_args()
     if not SPLIT.is_file():
         raise SystemExit(f"{SPLIT} is absent (set MIRTRON_SHARED_DATA to point at shared/data)")
-    output = Path(args.output or HERE.parent / "docs" / f"{args.method}_rorbach2018_test.png")
+    suffix = "" if args.method == "attention" else "_mutagenesis"
+    output = Path(args.output or HERE.parent / "docs" / f"attention_rorbach2018_test{suffix}.png")
     from mirtron_tools.cli import attend
 
     with tempfile.TemporaryDirectory() as work:

@@ -325,10 +325,8 @@ def _draw(outputs: contextlib.ExitStack, folder: Path, args, profile, items, ext
     aggregate_name = f"aggregate_{args.method}.{extension}"
     taken = {aggregate_name}
     what = "attention" if args.method == "attention" else "mutagenesis importance"
-    with_labels = " and true class" if args.labels else ""
     figure = end_profile_figure(profile, args.method,
-                                title=f"mt-attend: mean {what} by distance from the ends, by predicted class"
-                                      f"{with_labels} ({count} hairpins, model {model_name})")
+                                title=f"mean {what} by distance from the ends: {count} hairpins, {model_name}")
     save_figure(figure, outputs.enter_context(atomic_path(folder / aggregate_name, suffix=f".{extension}")))
     for identifier, sequence, structure, scores, probability, call, deltas, track in items:
         tracks = None
