@@ -251,10 +251,14 @@ def execute(args: argparse.Namespace) -> int:
                     **({"cross_validation_pooled": pooled} if args.folds else {})},
         "versions": software_versions(),
     }
-    save_model(result.model, model_path, manifest)
-    write_table(metrics_path, ["split", "fold", "n", "threshold", *metric_functions.METRIC_NAMES], rows)
-    with atomic_path(plot_path, suffix=".png") as temporary:
-        save_figure(curves_figure(curves, title=f"mt-train: {model_path.name}"), temporary)
+    # All three outputs appear together or not at all: each is written to a temporary file and
+    # the renames happen only after the last one was written.
+    with atomic_path(model_path, suffix=".keras") as model_temporary, \
+            atomic_path(metrics_path, suffix=".tsv") as metrics_temporary, \
+            atomic_path(plot_path, suffix=".png") as plot_temporary:
+        save_model(result.model, model_temporary, manifest)
+        write_table(metrics_temporary, ["split", "fold", "n", "threshold", *metric_functions.METRIC_NAMES], rows)
+        save_figure(curves_figure(curves, title=f"mt-train: {model_path.name}"), plot_temporary)
     logger.info("wrote %s, %s and %s", model_path, metrics_path, plot_path)
     return 0
 
