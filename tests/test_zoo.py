@@ -182,10 +182,10 @@ def test_init_model_bad_input(tmp_path, test_data, capsys, case):
         expected = "start.keras: model was trained on encoding format version 99, this mirtron_tools encodes version 1"
     elif case == "ensemble":
         extra = ["--ensemble", "2"]
-        expected = "mt-train: --init-model fine-tunes one network: use it without --folds and --ensemble"
+        expected = "mt-train: --init-model fine-tunes the given model as it is: use it without --folds and --ensemble"
     elif case == "folds":
         extra = ["--folds", "2"]
-        expected = "mt-train: --init-model fine-tunes one network: use it without --folds and --ensemble"
+        expected = "mt-train: --init-model fine-tunes the given model as it is: use it without --folds and --ensemble"
     else:
         start = tmp_path / "absent.keras"
         expected = "absent.keras: neither a bundled model ("

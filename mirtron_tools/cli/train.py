@@ -121,7 +121,8 @@ def check_initial_model(args: argparse.Namespace, extra_channels: list[str]) -> 
     from ..io.model import read_manifest, resolve_model
 
     if args.folds or args.ensemble > 1:
-        raise InputError("mt-train", "--init-model fine-tunes one network: use it without --folds and --ensemble")
+        raise InputError("mt-train", "--init-model fine-tunes the given model as it is: use it without --folds "
+                         "and --ensemble")
     path = resolve_model(args.init_model)
     manifest = read_manifest(path)
     channels = list(CHANNELS) + list(extra_channels)
@@ -242,8 +243,9 @@ def execute(args: argparse.Namespace) -> int:
         "training_data": {"sources": sources, "sha256": data_sha256(arrays, labels),
                           "n_positive": int(labels.sum()), "n_negative": int((labels == 0).sum())},
         "training": {**config.to_dict(), "epochs_run": result.epochs_run, "ensemble_members": args.ensemble,
-                     # a fine-tuned network keeps the architecture of the model it started from
-                     **({"architecture": init_manifest.get("training", {}).get("architecture")}
+                     # a fine-tuned model keeps the architecture (and members) of the model it started from
+                     **({"architecture": init_manifest.get("training", {}).get("architecture"),
+                         "ensemble_members": init_manifest.get("training", {}).get("ensemble_members", 1)}
                         if init_manifest is not None else {})},
         "init_model": initial_model_record(args.init_model, init_path, init_manifest),
         "description": args.description,
