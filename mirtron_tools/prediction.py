@@ -1,6 +1,7 @@
 """Prediction and attention read-out, in length-bucketed batches."""
 from __future__ import annotations
 
+import weakref
 from typing import Sequence
 
 import numpy as np
@@ -17,15 +18,26 @@ def predict_arrays(model, arrays: Sequence[np.ndarray], batch_size: int = 256) -
     return probabilities
 
 
+#: One attention read-out per loaded model: building (and tracing) it again for every chunk is
+#: slow, above all for ensembles.
+_READERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _attention_reader(model):
+    from .model import attention_model
+
+    if model not in _READERS:
+        try:
+            _READERS[model] = attention_model(model)
+        except ValueError as error:
+            raise ModelError(str(error)) from None
+    return _READERS[model]
+
+
 def attention_arrays(model, arrays: Sequence[np.ndarray], batch_size: int = 256
                      ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Probabilities and per-position attention weights (unpadded, one array per record)."""
-    from .model import attention_model
-
-    try:
-        reader = attention_model(model)
-    except ValueError as error:
-        raise ModelError(str(error)) from None
+    reader = _attention_reader(model)
     probabilities = np.empty(len(arrays), dtype=np.float32)
     weights: list[np.ndarray] = [np.empty(0)] * len(arrays)
     for rows, batch in iterate_padded(arrays, batch_size):
