@@ -35,6 +35,21 @@ def test_console_scripts_installed():
         assert result.returncode == 0 and __version__ in result.stdout
 
 
+def test_installed_mt_predict_runs_the_readme_job_outside_the_source_tree(tmp_path):
+    """The README's main job with the installed command, from another folder, so the installed
+    package (with its bundled model files) is what runs, not this source tree."""
+    from conftest import EXAMPLES
+
+    command = shutil.which("mt-predict", path=str(Path(sys.executable).parent)) or shutil.which("mt-predict")
+    result = subprocess.run([command, str(EXAMPLES / "hairpins.fa"), "-o", "calls.tsv", "-q"], cwd=tmp_path,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    calls = dict(line.split("\t")[::3] for line in (tmp_path / "calls.tsv").read_text().splitlines()[1:])
+    assert calls["hsa-mir-877"] == "mirtron" and calls["hsa-mir-21"] == "other"
+    listing = subprocess.run([command, "--list-models"], cwd=tmp_path, capture_output=True, text=True)
+    assert "human_mirtron" in listing.stdout and "premirna" in listing.stdout
+
+
 def test_encode_help_does_not_import_tensorflow():
     code = ("import sys; from mirtron_tools.cli import encode\n"
             "try:\n    encode.main(['--help'])\nexcept SystemExit:\n    pass\n"

@@ -24,6 +24,8 @@ DEFAULT_MODEL = "human_mirtron"
 def bundled_models() -> dict[str, Path]:
     """Bundled model names and their files (shipped inside the package)."""
     folder = resources.files("mirtron_tools") / "models"
+    if not folder.is_dir():  # an installation without model files
+        return {}
     return {Path(entry.name).stem: Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".keras")}
 
 
