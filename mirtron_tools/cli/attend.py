@@ -74,11 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="analyse and draw only these hairpins (every id must be in the input)")
     which.add_argument("--top", type=_non_negative_int, default=None, metavar="N",
                        help="draw the N highest-probability hairpins (default: 10; 0 = aggregate figure only)")
-    tuning = parser.add_argument_group("throughput")
-    tuning.add_argument("--batch-size", type=common.positive_int, default=256, help="(default: %(default)s)")
-    tuning.add_argument("--chunk-size", type=common.positive_int, default=1024,
-                        help="hairpins folded and scored per chunk (default: %(default)s)")
-    common.add_threads(tuning)
+    common.add_throughput(parser, chunk_size=1024)
     common.add_length_limit(parser)
     return parser
 

@@ -35,6 +35,15 @@ def add_threads(parser: argparse.ArgumentParser) -> None:
                         help="worker processes / threads to use (default: %(default)s)")
 
 
+def add_throughput(parser: argparse.ArgumentParser, chunk_size: int) -> None:
+    """--batch-size, --chunk-size and --threads for commands that fold and score in chunks."""
+    tuning = parser.add_argument_group("throughput")
+    tuning.add_argument("--batch-size", type=positive_int, default=256, help="(default: %(default)s)")
+    tuning.add_argument("--chunk-size", type=positive_int, default=chunk_size,
+                        help="hairpins folded and scored per chunk (default: %(default)s)")
+    add_threads(tuning)
+
+
 def add_seed(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, metavar="INT",
                         help="seed every random generator and make TensorFlow deterministic")

@@ -115,11 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation = parser.add_argument_group("evaluation")
     evaluation.add_argument("--labels", metavar="TSV", help="id<TAB>label: report AUC, AUPR, F1, MCC, ...")
     evaluation.add_argument("--metrics", metavar="TSV", help="write those metrics to a table as well")
-    tuning = parser.add_argument_group("throughput")
-    tuning.add_argument("--batch-size", type=common.positive_int, default=256, help="(default: %(default)s)")
-    tuning.add_argument("--chunk-size", type=common.positive_int, default=4096,
-                        help="hairpins folded and scored per chunk (default: %(default)s)")
-    common.add_threads(tuning)
+    common.add_throughput(parser, chunk_size=4096)
     common.add_length_limit(parser)
     return parser
 
