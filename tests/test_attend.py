@@ -37,15 +37,6 @@ def tiny(test_data):
     return ["--model", str(test_data / "tiny_model.keras")]
 
 
-def test_help_and_version(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        attend.main(["--help"])
-    assert exit_info.value.code == 0 and "mt-attend" in capsys.readouterr().out
-    with pytest.raises(SystemExit) as exit_info:
-        attend.main(["--version"])
-    assert exit_info.value.code == 0 and __version__ in capsys.readouterr().out
-
-
 def test_console_script_installed():
     import shutil
     import subprocess

@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 
 from mirtron_tools import __version__
-from mirtron_tools.cli import encode, predict, train
+from mirtron_tools.cli import attend, encode, predict, train
+from mirtron_tools.cli import coverage as coverage_cli
 from mirtron_tools.io.encoded import read_encoded
 
 from conftest import assert_files_equal, write
 
-COMMANDS = {"mt-encode": encode, "mt-train": train, "mt-predict": predict}
+COMMANDS = {"mt-encode": encode, "mt-train": train, "mt-predict": predict, "mt-coverage": coverage_cli,
+            "mt-attend": attend}
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -50,10 +52,11 @@ def test_installed_mt_predict_runs_the_readme_job_outside_the_source_tree(tmp_pa
     assert "human_mirtron" in listing.stdout and "premirna" in listing.stdout
 
 
-def test_encode_help_does_not_import_tensorflow():
-    code = ("import sys; from mirtron_tools.cli import encode\n"
-            "try:\n    encode.main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "assert 'tensorflow' not in sys.modules, 'mt-encode imported TensorFlow'")
+@pytest.mark.parametrize("module", ["encode", "coverage"])
+def test_help_does_not_import_tensorflow(module):
+    code = (f"import sys; from mirtron_tools.cli import {module}\n"
+            f"try:\n    {module}.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            f"assert 'tensorflow' not in sys.modules, '{module} imported TensorFlow'")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
 

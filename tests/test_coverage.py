@@ -1,15 +1,12 @@
 """Coverage: pileup arithmetic, coordinates, BAM checks, the simulator, mt-coverage, coverage models."""
 import gzip
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from mirtron_tools import __version__
 from mirtron_tools.cli import coverage as coverage_cli
 from mirtron_tools.cli import encode, predict, train
 from mirtron_tools.coordinates import Region, parse_region, region_for_sequence, regions_of
@@ -259,19 +256,6 @@ def test_encode_coordinate_errors(tmp_path, test_data, capsys, case):
 
 
 # ------------------------------------------------------------------ mt-coverage command
-
-def test_coverage_help_and_version(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        coverage_cli.main(["--help"])
-    assert exit_info.value.code == 0 and "mt-coverage" in capsys.readouterr().out
-    with pytest.raises(SystemExit) as exit_info:
-        coverage_cli.main(["--version"])
-    assert exit_info.value.code == 0 and __version__ in capsys.readouterr().out
-    code = ("import sys; from mirtron_tools.cli import coverage\n"
-            "try:\n    coverage.main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "assert 'tensorflow' not in sys.modules")
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
-
 
 def test_coverage_golden(tmp_path, test_data):
     output = tmp_path / "sim_candidates.cov.npz"
