@@ -6,9 +6,12 @@ Splits (all from ../shared/data, T->U):
   cnn      cnnMirtronPred's released split (random.seed(2))
   cv       5-fold stratified cross-validation over the whole cleaned human set of the bundled model
 
-Methods: LSTM = 5-member cross-validation ensemble (mt-train --ensemble 5, seed 1; threshold from
-out-of-fold scores of the training data); length = logistic regression on length alone;
-kmer = logistic regression on 1-3-mer frequencies + first/last dinucleotide. Baseline thresholds
+Methods: LSTM + k-mer = the bundled model's design: a 5-member cross-validation ensemble of attention
+LSTMs blended half and half with a k-mer logistic regression member (mt-train --ensemble 5
+--kmer-weight 0.5, seed 1; threshold from out-of-fold scores of the training data); LSTM alone =
+the same run's networks without the k-mer member (threshold from their own out-of-fold scores);
+length = logistic regression on length alone; kmer = logistic regression on 1-3-mer frequencies +
+first/last dinucleotide (scikit-learn, unweighted: the baseline, independent of our code). Baseline thresholds
 are chosen by best F1 on 5-fold out-of-fold scores of the training data, like the LSTM's.
 Every split is also scored on a length-matched subset of its test set (5-nt bins, equal
 classes per bin), where length alone cannot separate the classes.
@@ -67,16 +70,27 @@ def baseline_scores(train_x, train_y, test_x, seed):
     return model.predict_proba(test_x)[:, 1], best_f1_threshold(train_y, out_of_fold)
 
 
-def lstm_scores(train_sequences, train_y, test_sequences, members, seed, threads):
+KMER_WEIGHT = 0.5  # as bench/train_bundled_model.py
+
+
+def lstm_scores(train_sequences, train_y, test_sequences, members, seed, threads) -> dict:
+    """``{method: (test scores, threshold)}`` for the blended ensemble and for its networks alone."""
     from mirtron_tools.encoding import encode_sequences, model_inputs
+    from mirtron_tools.metrics import best_f1_threshold
+    from mirtron_tools.model import ensemble_members
     from mirtron_tools.prediction import predict_arrays
     from mirtron_tools.training import TrainingConfig, fit_ensemble
 
     def arrays(sequences):
         return model_inputs(encode_sequences([f"s{i}" for i in range(len(sequences))], sequences, threads=threads))
 
-    result = fit_ensemble(arrays(train_sequences), np.asarray(train_y), TrainingConfig(seed=seed), members)
-    return predict_arrays(result.model, arrays(test_sequences)), result.threshold
+    train_y = np.asarray(train_y)
+    result = fit_ensemble(arrays(train_sequences), train_y, TrainingConfig(seed=seed, kmer_weight=KMER_WEIGHT),
+                          members)
+    test = arrays(test_sequences)
+    networks = np.mean([predict_arrays(member, test) for member in ensemble_members(result.model)], axis=0)
+    return {"LSTM + k-mer": (predict_arrays(result.model, test), result.threshold),
+            "LSTM alone": (networks, best_f1_threshold(train_y, result.held_out_parts["networks"]))}
 
 
 def length_matched(lengths: np.ndarray, labels: np.ndarray, seed: int, bin_width: int = 5) -> np.ndarray:
@@ -99,7 +113,7 @@ def evaluate_split(train, test, args) -> dict:
     train_y, test_y = np.array(train.labels), np.array(test.labels)
     scores = {}
     started = time.time()
-    scores["LSTM"] = lstm_scores(train.sequences, train_y, test.sequences, args.members, args.seed, args.threads)
+    scores.update(lstm_scores(train.sequences, train_y, test.sequences, args.members, args.seed, args.threads))
     lstm_seconds = time.time() - started
     scores["k-mer LR"] = baseline_scores(np.array([kmer_features(s) for s in train.sequences]), train_y,
                                          np.array([kmer_features(s) for s in test.sequences]), args.seed)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import keras
+import numpy as np
 from keras import ops
 
 ATTENTION_LAYER = "attention"
@@ -79,6 +80,42 @@ class MaskedMean(keras.layers.Layer):
         return (input_shape[0][0], input_shape[0][-1])
 
 
+@keras.saving.register_keras_serializable(package="mirtron_tools")
+class KmerFrequencies(keras.layers.Layer):
+    """Exact 1-, 2- and 3-mer frequencies of the unpadded sequence and its first and last dinucleotide.
+
+    Reads the first four (nucleotide) channels; padding (all-zero rows) is ignored, unknown bases
+    count as no k-mer. Frequencies are scaled by 4^k so each feature is about 1 on average.
+    Output: ``(batch, 4 + 16 + 64 + 16 + 16)``; no weights.
+    """
+
+    def call(self, inputs):
+        bases = inputs[..., :4]
+        present = ops.cast(ops.any(ops.not_equal(inputs, 0), axis=-1), bases.dtype)
+        lengths = ops.sum(present, axis=1, keepdims=True)
+
+        def frequencies(words, valid, scale):
+            total = ops.sum(words * ops.expand_dims(valid, -1), axis=1)
+            return scale * total / ops.maximum(ops.sum(valid, axis=1, keepdims=True), 1.0)
+
+        pairs = ops.reshape(ops.expand_dims(bases[:, :-1], -1) * ops.expand_dims(bases[:, 1:], -2),
+                            (ops.shape(bases)[0], -1, 16))
+        triples = ops.reshape(ops.expand_dims(pairs[:, :-1], -1) * ops.expand_dims(bases[:, 2:], -2),
+                              (ops.shape(bases)[0], -1, 64))
+        positions = ops.cast(ops.arange(ops.shape(bases)[1]), bases.dtype)
+        last_pair_start = ops.cast(ops.equal(ops.expand_dims(positions[:-1], 0), lengths - 2), bases.dtype)
+        return ops.concatenate([
+            frequencies(bases, present, 4.0),
+            frequencies(pairs, present[:, :-1] * present[:, 1:], 16.0),
+            frequencies(triples, present[:, :-2] * present[:, 1:-1] * present[:, 2:], 64.0),
+            pairs[:, 0],
+            ops.sum(pairs * ops.expand_dims(last_pair_start, -1), axis=1),
+        ], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 4 + 16 + 64 + 16 + 16)
+
+
 @dataclass(frozen=True)
 class Architecture:
     """Hyper-parameters of the network (recorded in the model manifest)."""
@@ -120,20 +157,65 @@ def build_model(channels: int, architecture: Architecture = Architecture()) -> k
     return keras.Model(inputs, output, name="mirtron_lstm_attention")
 
 
-def ensemble_model(members: list[keras.Model]) -> keras.Model:
-    """Average the probabilities of several trained members (same input channels)."""
+KMER_MEMBER = "kmer_logistic"
+
+
+@keras.saving.register_keras_serializable(package="mirtron_tools")
+class Blend(keras.layers.Layer):
+    """``(1 - weight) * a + weight * b`` of two probabilities."""
+
+    def __init__(self, weight: float = 0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.weight = float(weight)
+
+    def call(self, inputs):
+        first, second = inputs
+        return (1.0 - self.weight) * first + self.weight * second
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "weight": self.weight}
+
+
+def kmer_logistic_model(channels: int, weights: tuple | None = None) -> keras.Model:
+    """Logistic regression on :class:`KmerFrequencies`; ``weights`` = ``(kernel, bias)`` if known."""
+    inputs = keras.Input(shape=(None, channels), name="hairpin")
+    features = KmerFrequencies(name="kmer_frequencies")(inputs)
+    dense = keras.layers.Dense(1, activation="sigmoid", name="kmer_probability")
+    model = keras.Model(inputs, dense(features), name=KMER_MEMBER)
+    if weights is not None:
+        kernel, bias = weights
+        dense.set_weights([np.asarray(kernel, dtype="float32").reshape(-1, 1),
+                           np.asarray(bias, dtype="float32").reshape(1)])
+    return model
+
+
+def ensemble_model(members: list[keras.Model], kmer_member: keras.Model | None = None,
+                   kmer_weight: float = 0.0) -> keras.Model:
+    """Average the probabilities of several trained networks (same input channels).
+
+    With ``kmer_member`` the result is ``(1 - kmer_weight) * network mean + kmer_weight * k-mer
+    logistic regression``; attention read-outs still come from the networks alone.
+    """
     channels = members[0].input.shape[-1]
     inputs = keras.Input(shape=(None, channels), name="hairpin")
     for index, member in enumerate(members):
         member.name = f"member_{index + 1}"
     outputs = [member(inputs) for member in members]
-    averaged = keras.layers.Average(name=PROBABILITY_LAYER)(outputs)
-    return keras.Model(inputs, averaged, name="mirtron_ensemble")
+    if kmer_member is None:
+        averaged = keras.layers.Average(name=PROBABILITY_LAYER)(outputs)
+        return keras.Model(inputs, averaged, name="mirtron_ensemble")
+    networks = keras.layers.Average(name="network_mean")(outputs) if len(outputs) > 1 else outputs[0]
+    kmer_member.name = KMER_MEMBER
+    blended = Blend(kmer_weight, name=PROBABILITY_LAYER)([networks, kmer_member(inputs)])
+    return keras.Model(inputs, blended, name="mirtron_ensemble")
 
 
 def ensemble_members(model: keras.Model) -> list[keras.Model]:
-    """The member networks of an ensemble (empty for a single network)."""
-    return [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    """The attention networks of an ensemble (empty for a single network)."""
+    return [layer for layer in model.layers if isinstance(layer, keras.Model) and layer.name != KMER_MEMBER]
 
 
 def attention_model(model: keras.Model) -> keras.Model:

@@ -26,6 +26,8 @@ class TrainingConfig:
     patience: int = 12
     validation_fraction: float = 0.15
     seed: int | None = None
+    #: share of a k-mer logistic regression in an ensemble's probability (fit_ensemble only)
+    kmer_weight: float = 0.0
     architecture: Architecture = field(default_factory=Architecture)
 
     def to_dict(self) -> dict:
@@ -44,6 +46,8 @@ class TrainingResult:
     #: the held-out labels and scores the threshold was chosen on (validation split or out-of-fold)
     held_out_labels: np.ndarray | None = None
     held_out_scores: np.ndarray | None = None
+    #: an ensemble with a k-mer member: the out-of-fold scores of its parts ("networks", "kmer")
+    held_out_parts: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def set_seed(seed: int | None) -> None:
@@ -165,6 +169,53 @@ def fit(
     )
 
 
+#: inverse L2 strength of the k-mer logistic regression (scikit-learn's C, on standardised features)
+KMER_C = 0.1
+
+
+def kmer_features(arrays: Sequence[np.ndarray], batch_size: int = 256) -> np.ndarray:
+    """The :class:`~mirtron_tools.model.KmerFrequencies` of every hairpin, ``(n, 116)``."""
+    from .model import KmerFrequencies
+
+    layer, rows = KmerFrequencies(), []
+    for start in range(0, len(arrays), batch_size):
+        rows.append(np.asarray(layer(pad(arrays[start:start + batch_size]).astype(np.float32))))
+    return np.concatenate(rows)
+
+
+def fit_logistic(features: np.ndarray, labels: np.ndarray, c: float = KMER_C,
+                 iterations: int = 50) -> tuple[np.ndarray, float]:
+    """L2-penalised logistic regression (Newton's method, classes weighted equally).
+
+    Minimises ``c * sum(weight_i * log loss_i) + |w|^2 / 2`` on standardised features, as
+    scikit-learn's LogisticRegression(C=c) behind a StandardScaler does, and returns
+    ``(kernel, bias)`` for the raw features. Deterministic; no intercept penalty.
+    """
+    labels = np.asarray(labels, dtype=float)
+    mean, scale = features.mean(axis=0), features.std(axis=0)
+    scale[scale == 0] = 1.0
+    design = np.c_[(features - mean) / scale, np.ones(len(features))]
+    sample = np.where(labels == 1, len(labels) / (2 * max(labels.sum(), 1)),
+                      len(labels) / (2 * max(len(labels) - labels.sum(), 1)))
+    penalty = np.ones(design.shape[1])
+    penalty[-1] = 0.0
+    coefficients = np.zeros(design.shape[1])
+    for _ in range(iterations):
+        probability = 1.0 / (1.0 + np.exp(-design @ coefficients))
+        gradient = c * design.T @ (sample * (probability - labels)) + penalty * coefficients
+        hessian = c * (design * (sample * probability * (1 - probability))[:, None]).T @ design + np.diag(penalty)
+        step = np.linalg.solve(hessian + 1e-9 * np.eye(len(penalty)), gradient)
+        coefficients -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    kernel = coefficients[:-1] / scale
+    return kernel, float(coefficients[-1] - (mean * kernel).sum())
+
+
+def logistic_probability(features: np.ndarray, kernel: np.ndarray, bias: float) -> np.ndarray:
+    return (1.0 / (1.0 + np.exp(-(features @ kernel + bias)))).astype(np.float32)
+
+
 def fit_ensemble(
     arrays: Sequence[np.ndarray],
     labels: np.ndarray,
@@ -177,8 +228,10 @@ def fit_ensemble(
     Every training hairpin is held out by exactly one member, so the threshold is chosen on
     out-of-fold scores of all the data (far steadier than one small validation split), and those
     out-of-fold metrics are the ones reported. The model averages the members' probabilities.
+    With ``config.kmer_weight`` > 0 a k-mer logistic regression takes that share of the
+    probability: fitted on the same folds for the out-of-fold scores, then on all the data.
     """
-    from .model import ensemble_model
+    from .model import ensemble_model, kmer_logistic_model
 
     labels = np.asarray(labels, dtype=int)
     rng = np.random.default_rng(config.seed)
@@ -197,11 +250,22 @@ def fit_ensemble(
         history[f"member_{member + 1}_val_loss"] = result.history.get("val_loss", [])
         if on_member is not None:
             on_member(member, {"epochs": result.epochs_run, **result.validation_metrics})
+    kmer_member, parts = None, {}
+    if config.kmer_weight:
+        features = kmer_features(arrays)
+        kmer_out_of_fold = np.empty(len(labels), dtype=np.float32)
+        for held_out in stratified_folds(labels, members, np.random.default_rng(config.seed)):
+            train_rows = np.setdiff1d(np.arange(len(labels)), held_out)
+            kmer_out_of_fold[held_out] = logistic_probability(features[held_out],
+                                                              *fit_logistic(features[train_rows], labels[train_rows]))
+        parts = {"networks": out_of_fold, "kmer": kmer_out_of_fold}
+        out_of_fold = (1 - config.kmer_weight) * out_of_fold + config.kmer_weight * kmer_out_of_fold
+        kmer_member = kmer_logistic_model(arrays[0].shape[1], fit_logistic(features, labels))
     threshold = metrics.best_f1_threshold(labels, out_of_fold)
-    return TrainingResult(model=ensemble_model(trained), threshold=threshold,
+    return TrainingResult(model=ensemble_model(trained, kmer_member, config.kmer_weight), threshold=threshold,
                           validation_metrics=metrics.evaluate(labels, out_of_fold, threshold),
                           epochs_run=int(sum(epochs)), history=history, held_out_labels=labels,
-                          held_out_scores=out_of_fold)
+                          held_out_scores=out_of_fold, held_out_parts=parts)
 
 
 def cross_validate(

@@ -44,3 +44,74 @@ def test_custom_layer_round_trips_through_keras_file(tmp_path):
     x = np.random.default_rng(1).random((2, 16, 7)).astype(np.float32)
     assert np.allclose(model.predict_on_batch(x), loaded.predict_on_batch(x))
     assert manifest["format_version"] == 1 and manifest["threshold"] == 0.5
+
+
+def _naive_kmer_features(sequence):
+    """1-3-mer frequencies (per window, N-containing windows count as none) and end dinucleotides."""
+    import itertools
+
+    features = []
+    for k in (1, 2, 3):
+        words = ["".join(p) for p in itertools.product("ACGU", repeat=k)]
+        windows = [sequence[i:i + k] for i in range(len(sequence) - k + 1)]
+        valid = [w for w in windows if set(w) <= set("ACGU")]
+        features.extend(4 ** k * valid.count(word) / max(len(windows), 1) for word in words)
+    pairs = ["".join(p) for p in itertools.product("ACGU", repeat=2)]
+    for end in (sequence[:2], sequence[-2:]):
+        features.extend(float(end == word) for word in pairs)
+    return np.array(features)
+
+
+def test_kmer_frequencies_match_a_direct_count_and_ignore_padding():
+    from mirtron_tools.encoding import one_hot_batch
+    from mirtron_tools.model import KmerFrequencies
+
+    sequences = ["GUACGAGGUCCAG", "ACGUNACG", "UUUAG"]
+    batch = one_hot_batch(sequences, ["." * len(s) for s in sequences], length=20).astype(np.float32)
+    features = np.asarray(KmerFrequencies()(batch))
+    assert features.shape == (3, 116)
+    for row, sequence in zip(features, sequences):
+        assert np.allclose(row, _naive_kmer_features(sequence), atol=1e-5), sequence
+
+
+def test_logistic_fit_is_the_penalised_optimum():
+    from mirtron_tools.training import fit_logistic, logistic_probability
+
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(300, 5)) * [1, 10, 0.1, 1, 1] + [0, 5, 0, 0, 0]
+    labels = (features[:, 0] - features[:, 3] + rng.normal(size=300) > 0.5).astype(int)
+    kernel, bias = fit_logistic(features, labels, c=0.1)
+    probability = logistic_probability(features, kernel, bias)
+    # the gradient of c * weighted log loss + |w|^2 / 2, in the standardised coordinates, is zero
+    scale = features.std(axis=0)
+    weights = np.where(labels == 1, 300 / (2 * labels.sum()), 300 / (2 * (300 - labels.sum())))
+    standardised = (features - features.mean(axis=0)) / scale
+    gradient = 0.1 * standardised.T @ (weights * (probability - labels)) + kernel * scale
+    assert np.abs(gradient).max() < 1e-3 and abs((weights * (probability - labels)).sum()) < 1e-3
+    assert kernel[0] > 0 > kernel[3] and abs(kernel[2] * scale[2]) < abs(kernel[0] * scale[0])
+
+
+def test_ensemble_with_kmer_member_blends_round_trips_and_reads_attention_from_networks(tmp_path):
+    from mirtron_tools.model import KMER_MEMBER, ensemble_members, ensemble_model, kmer_logistic_model
+    from mirtron_tools.training import kmer_features
+
+    rng = np.random.default_rng(2)
+    x = np.zeros((3, 30, 7), dtype=np.float32)
+    for row, length in enumerate((30, 24, 18)):
+        x[row, np.arange(length), rng.integers(0, 4, length)] = 1
+        x[row, np.arange(length), 4 + rng.integers(0, 3, length)] = 1
+    networks = [build_model(7), build_model(7)]
+    kernel, bias = rng.normal(size=116) * 0.1, -0.3
+    model = ensemble_model(networks, kmer_logistic_model(7, (kernel, bias)), kmer_weight=0.25)
+    network_mean = np.mean([np.asarray(n.predict_on_batch(x)).ravel() for n in networks], axis=0)
+    arrays = [x[0], x[1, :24], x[2, :18]]
+    linear = 1 / (1 + np.exp(-(kmer_features(arrays) @ kernel + bias)))
+    assert np.allclose(np.asarray(model.predict_on_batch(x)).ravel(), 0.75 * network_mean + 0.25 * linear, atol=1e-5)
+    assert [member.name for member in ensemble_members(model)] == ["member_1", "member_2"]
+    save_model(model, tmp_path / "e.keras", {"task": "mirtron", "threshold": 0.5, "channels": list("ABCDEFG")})
+    loaded, _ = load_model(tmp_path / "e.keras")
+    assert loaded.get_layer(KMER_MEMBER) is not None
+    assert np.allclose(loaded.predict_on_batch(x), model.predict_on_batch(x), atol=1e-6)
+    probabilities, weights = attention_arrays(loaded, arrays)
+    assert np.allclose(probabilities, predict_arrays(model, arrays), atol=1e-5)
+    assert all(abs(w.sum() - 1) < 1e-4 and len(w) == len(a) for w, a in zip(weights, arrays))

@@ -263,6 +263,7 @@ def test_human_mirtron_manifest_matches_its_build_script(shared_data, tmp_path):
     manifest = model_io.read_manifest(model_io.resolve_model("human_mirtron"))
     _check_versions("human_mirtron", manifest, script)
     assert manifest["training"]["ensemble_members"] == script.MEMBERS
+    assert manifest["training"]["kmer_weight"] == script.KMER_WEIGHT
     _same_folding(manifest)
     positive_npz, negative_npz, _ = script.encode_inputs(tmp_path, 2)
     assert manifest["training_data"]["sha256"] == script.training_fingerprint(positive_npz, negative_npz)

@@ -52,6 +52,10 @@ def _metrics_text(values: dict) -> str:
                      for name in names if isinstance(values.get(name), (int, float)))
 
 
+def _kmer_text(weight) -> str:
+    return f" + k-mer logistic regression (weight {weight:g})" if weight else ""
+
+
 def model_listing(models: dict) -> str:
     """Readable description of each bundled model, from its manifest only (TensorFlow is not loaded)."""
     from ..errors import MirtronError
@@ -80,7 +84,8 @@ def model_listing(models: dict) -> str:
         lines.append(f"                 {data.get('n_positive', '?')} positive / {data.get('n_negative', '?')} "
                      f"negative, sha256 {str(data.get('sha256', '?'))[:16]}")
         lines.append(f"  created:       {manifest.get('created', '?')}, seed {manifest.get('seed')}, "
-                     f"{'ensemble of ' + str(members) + ' networks' if members and members > 1 else 'one network'}, "
+                     f"{'ensemble of ' + str(members) + ' networks' if members and members > 1 else 'one network'}"
+                     f"{_kmer_text(training.get('kmer_weight'))}, "
                      f"mirtron_tools {manifest.get('versions', {}).get('mirtron_tools', '?')}")
         lines.append(f"  threshold:     {float(manifest.get('threshold', float('nan'))):.4f}")
         for split, values in manifest.get("metrics", {}).items():

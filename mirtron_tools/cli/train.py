@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="train N members on N stratified folds (each stops early on its own held-out "
                               "fold) and average them; the threshold is chosen on out-of-fold scores of all "
                               "the data (default: 1, a single network with a --validation-fraction split)")
+    fitting.add_argument("--kmer-weight", type=float, default=0.0, metavar="W",
+                         help="with --ensemble: give this share (0-1) of the probability to an L2-regularised "
+                              "logistic regression on 1-3-mer frequencies and end dinucleotides, fitted on the "
+                              "same folds; it generalises across data sources where composition matters "
+                              "(the bundled mirtron model uses 0.5) (default: %(default)s)")
     fitting.add_argument("--init-model", metavar="NAME|FILE",
                          help="fine-tune: start from this bundled model (see mt-predict --list-models) or .keras "
                               "file instead of random weights; its architecture is kept (the --lstm-units, "
@@ -160,6 +165,10 @@ def execute(args: argparse.Namespace) -> int:
         check_writable(path)
     if args.folds and args.folds < 2:
         raise InputError("mt-train", "--folds needs K >= 2")
+    if not 0 <= args.kmer_weight <= 1:
+        raise InputError("mt-train", "--kmer-weight must be between 0 and 1")
+    if args.kmer_weight and args.ensemble < 2:
+        raise InputError("mt-train", "--kmer-weight needs --ensemble N (N >= 2): the k-mer model joins an ensemble")
     encoded, labels, sources = load_training_data(args)
     logger.info("training on %d hairpins: %d positive, %d negative", len(labels), int(labels.sum()),
                 int((labels == 0).sum()))
@@ -190,7 +199,7 @@ def execute(args: argparse.Namespace) -> int:
 
     config = TrainingConfig(
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, patience=args.patience,
-        validation_fraction=args.validation_fraction, seed=args.seed,
+        validation_fraction=args.validation_fraction, seed=args.seed, kmer_weight=args.kmer_weight,
         architecture=Architecture(lstm_units=args.lstm_units, attention_units=args.attention_units,
                                   dropout=args.dropout))
     arrays = model_inputs(encoded, extra)
