@@ -24,6 +24,9 @@ class TrainingConfig:
     batch_size: int = 32
     learning_rate: float = 2e-3
     patience: int = 12
+    #: what early stopping and the learning-rate schedule watch on the validation data: "loss" or
+    #: "auc" (ranking; lets training go on while the loss rises from over-confidence)
+    monitor: str = "loss"
     validation_fraction: float = 0.15
     seed: int | None = None
     #: share of a k-mer logistic regression in an ensemble's probability (fit_ensemble only)
@@ -143,14 +146,18 @@ def fit(
     class_weights = {0: len(labels) / (2 * negatives), 1: len(labels) / (2 * positives)}
 
     model = initial_model if initial_model is not None else build_model(arrays[0].shape[1], config.architecture)
+    if config.monitor not in ("loss", "auc"):
+        raise ValueError(f"unknown early-stopping monitor {config.monitor!r}")
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=1.0),
-                  loss="binary_crossentropy")
+                  loss="binary_crossentropy",
+                  metrics=[keras.metrics.AUC(name="auc")] if config.monitor == "auc" else None)
     train_data = _batches_dataset(arrays, labels, config.batch_size, config.seed, True, class_weights)
     validation_data = _batches_dataset(validation_arrays, validation_labels, 256, config.seed, False,
                                        {0: 1.0, 1: 1.0})
-    callbacks: list = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
+    watched, mode = f"val_{config.monitor}", "min" if config.monitor == "loss" else "max"
+    callbacks: list = [keras.callbacks.EarlyStopping(monitor=watched, mode=mode, patience=config.patience,
                                                      restore_best_weights=True),
-                       keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
+                       keras.callbacks.ReduceLROnPlateau(monitor=watched, mode=mode, factor=0.5,
                                                          patience=max(2, config.patience // 3))]
     if on_epoch is not None:
         callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: on_epoch(epoch, logs)))

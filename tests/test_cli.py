@@ -215,7 +215,7 @@ def test_train_bad_input(tmp_path, test_data, capsys):
     assert not (tmp_path / "m.keras").exists()
 
 
-def test_train_ensemble_with_kmer_member(tmp_path, test_data, capsys):
+def test_train_ensemble_with_kmer_member_watching_auc(tmp_path, test_data, capsys):
     from mirtron_tools.io.model import load_model
 
     positive, negative = _encode_training_sets(tmp_path, test_data)
@@ -226,8 +226,9 @@ def test_train_ensemble_with_kmer_member(tmp_path, test_data, capsys):
     assert train.main([*common, "--ensemble", "2", "--kmer-weight", "1.5"]) == 1
     assert "between 0 and 1" in capsys.readouterr().err
     assert not (tmp_path / "k.keras").exists()
-    assert train.main([*common, "--ensemble", "2", "--kmer-weight", "0.5"]) == 0
+    assert train.main([*common, "--ensemble", "2", "--kmer-weight", "0.5", "--monitor", "auc"]) == 0
     model, manifest = load_model(tmp_path / "k.keras")
     assert manifest["training"]["kmer_weight"] == 0.5 and manifest["training"]["ensemble_members"] == 2
+    assert manifest["training"]["monitor"] == "auc"
     assert model.get_layer("kmer_logistic") and model.get_layer("probability").weight == 0.5
     assert "+ k-mer logistic regression (weight 0.5)" in predict.model_listing({"k": tmp_path / "k.keras"})

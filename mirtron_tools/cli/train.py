@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     fitting.add_argument("--epochs", type=common.positive_int, default=60, help="most epochs (default: %(default)s)")
     fitting.add_argument("--patience", type=common.positive_int, default=12,
                          help="epochs without validation improvement before stopping (default: %(default)s)")
+    fitting.add_argument("--monitor", choices=("loss", "auc"), default="loss",
+                         help="validation quantity that early stopping and the learning-rate schedule watch: "
+                              "the loss, or the AUC (keeps training while the ranking improves even if the "
+                              "loss rises) (default: %(default)s)")
     fitting.add_argument("--batch-size", type=common.positive_int, default=32, help="(default: %(default)s)")
     fitting.add_argument("--learning-rate", type=float, default=2e-3, help="Adam step size (default: %(default)s)")
     fitting.add_argument("--validation-fraction", type=float, default=0.15,
@@ -199,6 +203,7 @@ def execute(args: argparse.Namespace) -> int:
 
     config = TrainingConfig(
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, patience=args.patience,
+        monitor=args.monitor,
         validation_fraction=args.validation_fraction, seed=args.seed, kmer_weight=args.kmer_weight,
         architecture=Architecture(lstm_units=args.lstm_units, attention_units=args.attention_units,
                                   dropout=args.dropout))
