@@ -19,8 +19,9 @@ not in its files, so: exact duplicate sequences are kept once (a sequence in bot
 dropped), then a stratified 80/20 split with numpy seed 1; the same test positives serve both tasks.
 
 Baselines trained in the same run on the same training data: logistic regression on length alone,
-and on 1-3-mer frequencies + first/last dinucleotide (bench/accuracy.py; thresholds by best F1 on
-5-fold out-of-fold training scores).
+on 1-3-mer frequencies + first/last dinucleotide (bench/accuracy.py), and on classic structure
+features (MFE, MFE per nt, MFE index, pairing, GC, Xue et al.'s 32 triplet-structure frequencies) plus
+the k-mers; thresholds by best F1 on 5-fold out-of-fold training scores.
 
 Traps reported: test sequences also in training (exact match) and the metrics without them; test
 negatives that are real human miRNAs (exact miRBase v22 human stem-loops or miRBase_set.csv
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import re
 import sys
@@ -78,10 +80,38 @@ def known_human_mirnas(shared: Path = human_data.SHARED) -> set[str]:
     return sequences
 
 
-def method_scores(train_sequences, train_labels, test_sequences, seed: int) -> dict:
-    """The two logistic-regression baselines: (test scores, threshold)."""
+TRIPLETS = ["".join(states) + base for states in itertools.product("01", repeat=3) for base in "ACGU"]
+
+
+def structure_features(sequence: str, structure: str, mfe: float) -> list[float]:
+    """Classic pre-miRNA features (Xue et al. 2005's triplet-SVM and the miPred family): MFE, MFE per nt,
+    MFE index (MFE per nt / GC share), log length, paired share, GC share, and the 32 frequencies of
+    (paired/unpaired states of 3 neighbouring positions, middle base), then 1-3-mer frequencies."""
+    length = len(sequence)
+    paired = ["1" if c in "()" else "0" for c in structure]
+    gc = (sequence.count("G") + sequence.count("C")) / length
+    counts = dict.fromkeys(TRIPLETS, 0)
+    for i in range(1, length - 1):
+        key = paired[i - 1] + paired[i] + paired[i + 1] + sequence[i]
+        if key in counts:
+            counts[key] += 1
+    total = max(sum(counts.values()), 1)
+    return [mfe, mfe / length, mfe / length / max(gc, 0.05), np.log(length), paired.count("1") / length, gc,
+            *(value / total for value in counts.values()), *kmer_features(sequence)]
+
+
+def method_scores(train_sequences, train_labels, test_sequences, seed: int, threads: int = 2) -> dict:
+    """The logistic-regression baselines: (test scores, threshold)."""
+    from mirtron_tools.encoding import encode_sequences
+
+    def structured(sequences):
+        encoded = encode_sequences([f"s{i}" for i in range(len(sequences))], sequences, threads=threads)
+        return np.array([structure_features(*row) for row in zip(sequences, encoded.structures, encoded.mfe)])
+
     train_labels = np.asarray(train_labels)
     return {
+        "structure + k-mer LR": baseline_scores(structured(train_sequences), train_labels,
+                                                structured(test_sequences), seed),
         "k-mer LR": baseline_scores(np.array([kmer_features(s) for s in train_sequences]), train_labels,
                                     np.array([kmer_features(s) for s in test_sequences]), seed),
         "length LR": baseline_scores(np.array([[len(s)] for s in train_sequences]), train_labels,
@@ -159,7 +189,7 @@ def deepmirgene(name: str, folder: Path, args, real_mirnas: set[str]) -> dict:
     train_sequences = [s for _, s in train_positive + train_negative]
     train_labels = [1] * len(train_positive) + [0] * len(train_negative)
     scores = {"LSTM": (lstm, float(manifest["threshold"])),
-              **method_scores(train_sequences, train_labels, sequences, args.seed)}
+              **method_scores(train_sequences, train_labels, sequences, args.seed, args.threads)}
     masks = subsets(sequences, labels, set(train_sequences), real_mirnas)
     extra = {"lstm": lstm_source, "lstm_epochs_run": manifest["training"]["epochs_run"],
              "n_train": len(train_labels), "n_test": int(len(labels)), "test_positive": int(labels.sum()),
@@ -234,7 +264,7 @@ def dnnpremir(folder: Path, args, real_mirnas: set[str]) -> dict:
         train_sequences = [s for _, s in split["premirna"]["train"] + split[negative]["train"]]
         train_labels = [1] * len(split["premirna"]["train"]) + [0] * len(split[negative]["train"])
         scores = {"LSTM": (lstm, float(manifest["threshold"])),
-                  **method_scores(train_sequences, train_labels, sequences, args.seed)}
+                  **method_scores(train_sequences, train_labels, sequences, args.seed, args.threads)}
         masks = subsets(sequences, labels, set(train_sequences), real_mirnas)
         masks = {"all": masks["all"], "without_mirna_negatives": masks["without_mirna_negatives"]}
         result = report(negative, scores, labels, masks, {
