@@ -244,7 +244,8 @@ def fit_ensemble(
     rng = np.random.default_rng(config.seed)
     out_of_fold = np.full(len(labels), np.nan, dtype=np.float32)
     trained, epochs, history = [], [], {}
-    for member, held_out in enumerate(stratified_folds(labels, members, rng)):
+    folds = stratified_folds(labels, members, rng)
+    for member, held_out in enumerate(folds):
         train_rows = np.setdiff1d(np.arange(len(labels)), held_out)
         member_seed = None if config.seed is None else config.seed + 1000 * (member + 1)
         set_seed(member_seed)
@@ -261,7 +262,7 @@ def fit_ensemble(
     if config.kmer_weight:
         features = kmer_features(arrays)
         kmer_out_of_fold = np.empty(len(labels), dtype=np.float32)
-        for held_out in stratified_folds(labels, members, np.random.default_rng(config.seed)):
+        for held_out in folds:
             train_rows = np.setdiff1d(np.arange(len(labels)), held_out)
             kmer_out_of_fold[held_out] = logistic_probability(features[held_out],
                                                               *fit_logistic(features[train_rows], labels[train_rows]))
