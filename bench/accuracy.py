@@ -34,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import human_data  # noqa: E402
+from train_bundled_model import KMER_WEIGHT  # noqa: E402  (the bundled model's share)
 
 KMERS = [["".join(p) for p in itertools.product("ACGU", repeat=k)] for k in (1, 2, 3)]
 DINUCLEOTIDES = KMERS[1]
@@ -68,9 +69,6 @@ def baseline_scores(train_x, train_y, test_x, seed):
     out_of_fold = cross_val_predict(make(), train_x, train_y, cv=folds, method="predict_proba")[:, 1]
     model = make().fit(train_x, train_y)
     return model.predict_proba(test_x)[:, 1], best_f1_threshold(train_y, out_of_fold)
-
-
-KMER_WEIGHT = 0.5  # as bench/train_bundled_model.py
 
 
 def lstm_scores(train_sequences, train_y, test_sequences, members, seed, threads) -> dict:

@@ -80,7 +80,8 @@ def main() -> None:
         status = train.main(["--positive", str(positive), "--negative", str(negative), "-o", args.output,
                              "--metrics", str(HERE / "human_mirtron.metrics.tsv"),
                              "--plots", str(HERE.parent / "docs" / "human_mirtron.curves.png"),
-                             "--seed", str(SEED), "--ensemble", str(MEMBERS), "--kmer-weight", str(KMER_WEIGHT), "--threads", str(args.threads),
+                             "--seed", str(SEED), "--ensemble", str(MEMBERS), "--kmer-weight", str(KMER_WEIGHT),
+                             "--threads", str(args.threads),
                              "--description", DESCRIPTION])
     raise SystemExit(status)
 

@@ -73,6 +73,13 @@ def data_sha256(arrays: Sequence[np.ndarray], labels: np.ndarray) -> str:
     return digest.hexdigest()
 
 
+def balanced_class_weights(labels: np.ndarray) -> tuple[float, float]:
+    """``(negative, positive)`` per-hairpin weights that give both classes the same total weight."""
+    positives = max(int(np.sum(labels)), 1)
+    negatives = max(len(labels) - int(np.sum(labels)), 1)
+    return len(labels) / (2 * negatives), len(labels) / (2 * positives)
+
+
 def stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Row indices ``(train, held_out)`` with ``fraction`` of each class held out."""
     held_out = []
@@ -141,9 +148,8 @@ def fit(
         arrays, labels = [arrays[row] for row in train_rows], labels[train_rows]
     validation_arrays, validation_labels = validation[0], np.asarray(validation[1], dtype=int)
 
-    positives = max(int(labels.sum()), 1)
-    negatives = max(len(labels) - int(labels.sum()), 1)
-    class_weights = {0: len(labels) / (2 * negatives), 1: len(labels) / (2 * positives)}
+    negative_weight, positive_weight = balanced_class_weights(labels)
+    class_weights = {0: negative_weight, 1: positive_weight}
 
     model = initial_model if initial_model is not None else build_model(arrays[0].shape[1], config.architecture)
     if config.monitor not in ("loss", "auc"):
@@ -202,8 +208,7 @@ def fit_logistic(features: np.ndarray, labels: np.ndarray, c: float = KMER_C,
     mean, scale = features.mean(axis=0), features.std(axis=0)
     scale[scale == 0] = 1.0
     design = np.c_[(features - mean) / scale, np.ones(len(features))]
-    sample = np.where(labels == 1, len(labels) / (2 * max(labels.sum(), 1)),
-                      len(labels) / (2 * max(len(labels) - labels.sum(), 1)))
+    sample = np.array(balanced_class_weights(labels))[labels.astype(int)]
     penalty = np.ones(design.shape[1])
     penalty[-1] = 0.0
     coefficients = np.zeros(design.shape[1])
