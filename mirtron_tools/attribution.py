@@ -24,7 +24,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .encoding import fold_many, one_hot
+from .encoding import fold_many, input_array
 
 BASES = "ACGU"
 #: Ends of a hairpin the aggregate profile measures distance from.
@@ -108,13 +108,15 @@ def saturation_mutagenesis(
     reference_probabilities: np.ndarray,
     extra: Sequence[np.ndarray] | None = None,
     threads: int = 1,
+    energy: bool = False,
     group_mutants: int = 4096,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield, per hairpin in input order, a ``(length, 4)`` float32 array of ``p(mutant) - p(reference)``.
 
     Each mutant is refolded with ViennaRNA before it is encoded. ``extra`` (coverage) channels
-    are kept as they are: a substitution does not change the reads. Hairpins are processed in
+    are kept as they are: a substitution does not change the reads. With ``energy`` the inputs
+    carry the free-energy channel, from each mutant's own fold. Hairpins are processed in
     groups of about ``group_mutants`` mutants, which bounds memory and lets ``threads`` fold
     processes share the work. ``reference_probabilities`` must come from the same ``predict``.
     """
@@ -130,10 +132,9 @@ def saturation_mutagenesis(
         arrays, cursor = [], 0
         for offset, record in enumerate(plan):
             for _, _, mutant in record:
-                array = one_hot(mutant, folded[cursor][0]).astype(np.float32)
-                if extra is not None:
-                    array = np.concatenate([array, np.asarray(extra[start + offset], dtype=np.float32)], axis=1)
-                arrays.append(array)
+                structure, mfe = folded[cursor]
+                arrays.append(input_array(mutant, structure, mfe if energy else None,
+                                          None if extra is None else extra[start + offset]))
                 cursor += 1
         probabilities = predict(arrays) if arrays else np.empty(0, dtype=np.float32)
         cursor = 0

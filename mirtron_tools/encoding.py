@@ -18,6 +18,11 @@ ENCODED_KIND = "mirtron_tools.encoded"
 ENCODING_FORMAT_VERSION = 1
 CHANNELS: tuple[str, ...] = ("A", "C", "G", "U", "paired_open", "paired_close", "unpaired")
 NUCLEOTIDE_CHANNELS = 4
+#: Optional model channel after the 7 above: the hairpin's minimum free energy per nucleotide,
+#: negated (kcal/mol/nt, so about 0.1-0.6 for hairpins), repeated at every position. Models
+#: trained with ``mt-train --energy`` list it in their manifest channels; it is computed from the
+#: NPZ's ``mfe`` column (or the fold of a FASTA record), so the NPZ format does not change.
+ENERGY_CHANNEL = "mfe_per_nt"
 DEFAULT_MAX_LENGTH = 200
 
 _NUCLEOTIDE_INDEX = np.full(256, -1, dtype=np.int8)
@@ -216,16 +221,38 @@ def concatenate(sets: Sequence[EncodedSet]) -> EncodedSet:
     )
 
 
-def model_inputs(encoded: EncodedSet, extra: Sequence[np.ndarray] | None = None) -> list[np.ndarray]:
-    """Per-record ``(length, channels)`` float32 inputs: one-hot channels, then ``extra`` ones.
+def energy_column(mfe: float, length: int) -> np.ndarray:
+    """The :data:`ENERGY_CHANNEL` of one hairpin: ``(length, 1)`` float32 filled with ``-mfe / length``."""
+    return np.full((length, 1), -float(mfe) / max(length, 1), dtype=np.float32)
+
+
+def uses_energy(manifest: dict) -> bool:
+    """Whether a model (by its manifest) reads the free-energy channel."""
+    return ENERGY_CHANNEL in manifest.get("channels", [])
+
+
+def model_inputs(encoded: EncodedSet, extra: Sequence[np.ndarray] | None = None,
+                 energy: bool = False) -> list[np.ndarray]:
+    """Per-record ``(length, channels)`` float32 inputs: one-hot channels, then the free-energy
+    channel if ``energy``, then ``extra`` ones.
 
     ``extra`` (for example coverage tracks) holds one ``(length, k)`` array per record, aligned
     base for base with the sequence.
     """
     arrays = []
     for row, (sequence, structure) in enumerate(zip(encoded.sequences, encoded.structures)):
-        array = one_hot(sequence, structure).astype(np.float32)
-        if extra is not None:
-            array = np.concatenate([array, np.asarray(extra[row], dtype=np.float32)], axis=1)
+        array = input_array(sequence, structure, float(encoded.mfe[row]) if energy else None,
+                            None if extra is None else extra[row])
         arrays.append(array)
     return arrays
+
+
+def input_array(sequence: str, structure: str, mfe: float | None = None,
+                extra: np.ndarray | None = None) -> np.ndarray:
+    """One hairpin's model input: one-hot, the free-energy column when ``mfe`` is given, ``extra``."""
+    pieces = [one_hot(sequence, structure).astype(np.float32)]
+    if mfe is not None:
+        pieces.append(energy_column(mfe, len(sequence)))
+    if extra is not None:
+        pieces.append(np.asarray(extra, dtype=np.float32))
+    return np.concatenate(pieces, axis=1) if len(pieces) > 1 else pieces[0]

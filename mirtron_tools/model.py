@@ -116,6 +116,43 @@ class KmerFrequencies(keras.layers.Layer):
         return (input_shape[0], 4 + 16 + 64 + 16 + 16)
 
 
+@keras.saving.register_keras_serializable(package="mirtron_tools")
+class StructureFeatures(keras.layers.Layer):
+    """Classic pre-miRNA features of the unpadded hairpin (Xue et al. 2005; the miPred family).
+
+    Reads the nucleotide channels, the three dot-bracket channels and the free-energy channel
+    (channel 8, ``-MFE / length``; see :data:`mirtron_tools.encoding.ENERGY_CHANNEL`). Output
+    ``(batch, 38)``: ``-MFE / 100``, ``-MFE`` per nt, the MFE index (``-MFE`` per nt / GC share,
+    GC share floored at 0.05), log length, paired share, GC share, then the 32 frequencies of
+    (paired/unpaired states of positions i-1, i, i+1; base at i) over the interior positions with
+    a known base, in the order (state bits, base ACGU). No weights.
+    """
+
+    def call(self, inputs):
+        bases = inputs[..., :4]
+        paired = inputs[..., 4] + inputs[..., 5]
+        energy = inputs[..., 7]
+        present = ops.cast(ops.any(ops.not_equal(inputs, 0), axis=-1), bases.dtype)
+        length = ops.maximum(ops.sum(present, axis=1, keepdims=True), 1.0)
+        per_nt = ops.sum(energy * present, axis=1, keepdims=True) / length
+        gc = ops.sum((bases[..., 1] + bases[..., 2]) * present, axis=1, keepdims=True) / length
+        paired_share = ops.sum(paired * present, axis=1, keepdims=True) / length
+        states = ops.stack([(1.0 - paired) * present, paired * present], axis=-1)  # (batch, L, 2)
+        batch = ops.shape(bases)[0]
+        triplets = ops.reshape(ops.expand_dims(states[:, :-2], -1) * ops.expand_dims(states[:, 1:-1], -2),
+                               (batch, -1, 4))
+        triplets = ops.reshape(ops.expand_dims(triplets, -1) * ops.expand_dims(states[:, 2:], -2), (batch, -1, 8))
+        triplets = ops.reshape(ops.expand_dims(triplets, -1) * ops.expand_dims(bases[:, 1:-1], -2),
+                               (batch, -1, 32))
+        counts = ops.sum(triplets, axis=1)
+        counts = counts / ops.maximum(ops.sum(counts, axis=1, keepdims=True), 1.0)
+        return ops.concatenate([per_nt * length / 100.0, per_nt, per_nt / ops.maximum(gc, 0.05),
+                                ops.log(length), paired_share, gc, counts], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 6 + 32)
+
+
 @dataclass(frozen=True)
 class Architecture:
     """Hyper-parameters of the network (recorded in the model manifest)."""
@@ -158,6 +195,9 @@ def build_model(channels: int, architecture: Architecture = Architecture()) -> k
 
 
 KMER_MEMBER = "kmer_logistic"
+#: the regression member of a model trained with the free-energy channel: k-mers + structure features
+FEATURE_MEMBER = "feature_logistic"
+REGRESSION_MEMBERS = (KMER_MEMBER, FEATURE_MEMBER)
 
 
 @keras.saving.register_keras_serializable(package="mirtron_tools")
@@ -179,12 +219,23 @@ class Blend(keras.layers.Layer):
         return {**super().get_config(), "weight": self.weight}
 
 
-def kmer_logistic_model(channels: int, weights: tuple | None = None) -> keras.Model:
-    """Logistic regression on :class:`KmerFrequencies`; ``weights`` = ``(kernel, bias)`` if known."""
+def regression_features(channels: int, structure: bool = False):
+    """``(inputs, features)`` tensors of the regression member: k-mer frequencies, plus
+    :class:`StructureFeatures` when ``structure`` (inputs with the free-energy channel)."""
     inputs = keras.Input(shape=(None, channels), name="hairpin")
     features = KmerFrequencies(name="kmer_frequencies")(inputs)
+    if structure:
+        features = keras.layers.Concatenate(name="features")(
+            [features, StructureFeatures(name="structure_features")(inputs)])
+    return inputs, features
+
+
+def kmer_logistic_model(channels: int, weights: tuple | None = None, structure: bool = False) -> keras.Model:
+    """Logistic regression on :class:`KmerFrequencies` (and :class:`StructureFeatures` when
+    ``structure``); ``weights`` = ``(kernel, bias)`` if known."""
+    inputs, features = regression_features(channels, structure)
     dense = keras.layers.Dense(1, activation="sigmoid", name="kmer_probability")
-    model = keras.Model(inputs, dense(features), name=KMER_MEMBER)
+    model = keras.Model(inputs, dense(features), name=FEATURE_MEMBER if structure else KMER_MEMBER)
     if weights is not None:
         kernel, bias = weights
         dense.set_weights([np.asarray(kernel, dtype="float32").reshape(-1, 1),
@@ -196,8 +247,8 @@ def ensemble_model(members: list[keras.Model], kmer_member: keras.Model | None =
                    kmer_weight: float = 0.0) -> keras.Model:
     """Average the probabilities of several trained networks (same input channels).
 
-    With ``kmer_member`` the result is ``(1 - kmer_weight) * network mean + kmer_weight * k-mer
-    logistic regression``; attention read-outs still come from the networks alone.
+    With ``kmer_member`` (a :func:`kmer_logistic_model`) the result is ``(1 - kmer_weight) *
+    network mean + kmer_weight * regression``; attention read-outs still come from the networks alone.
     """
     channels = members[0].input.shape[-1]
     inputs = keras.Input(shape=(None, channels), name="hairpin")
@@ -208,14 +259,14 @@ def ensemble_model(members: list[keras.Model], kmer_member: keras.Model | None =
         averaged = keras.layers.Average(name=PROBABILITY_LAYER)(outputs)
         return keras.Model(inputs, averaged, name="mirtron_ensemble")
     networks = keras.layers.Average(name="network_mean")(outputs) if len(outputs) > 1 else outputs[0]
-    kmer_member.name = KMER_MEMBER
     blended = Blend(kmer_weight, name=PROBABILITY_LAYER)([networks, kmer_member(inputs)])
     return keras.Model(inputs, blended, name="mirtron_ensemble")
 
 
 def ensemble_members(model: keras.Model) -> list[keras.Model]:
     """The attention networks of an ensemble (empty for a single network)."""
-    return [layer for layer in model.layers if isinstance(layer, keras.Model) and layer.name != KMER_MEMBER]
+    return [layer for layer in model.layers if isinstance(layer, keras.Model)
+            and layer.name not in REGRESSION_MEMBERS]
 
 
 def attention_model(model: keras.Model) -> keras.Model:

@@ -31,6 +31,9 @@ class TrainingConfig:
     seed: int | None = None
     #: share of a k-mer logistic regression in an ensemble's probability (fit_ensemble only)
     kmer_weight: float = 0.0
+    #: the inputs carry the free-energy channel (``mt-train --energy``); the regression member then
+    #: also gets the classic structure and free-energy features
+    energy: bool = False
     architecture: Architecture = field(default_factory=Architecture)
 
     def to_dict(self) -> dict:
@@ -186,13 +189,16 @@ def fit(
 KMER_C = 0.1
 
 
-def kmer_features(arrays: Sequence[np.ndarray], batch_size: int = 256) -> np.ndarray:
-    """The :class:`~mirtron_tools.model.KmerFrequencies` of every hairpin, ``(n, 116)``."""
-    from .model import KmerFrequencies
+def kmer_features(arrays: Sequence[np.ndarray], structure: bool = False, batch_size: int = 256) -> np.ndarray:
+    """The regression member's features of every hairpin: :class:`~mirtron_tools.model.KmerFrequencies`
+    ``(n, 116)``, then :class:`~mirtron_tools.model.StructureFeatures` (38 more) when ``structure``."""
+    import keras
 
-    layer, rows = KmerFrequencies(), []
-    for start in range(0, len(arrays), batch_size):
-        rows.append(np.asarray(layer(pad(arrays[start:start + batch_size]).astype(np.float32))))
+    from .model import regression_features
+
+    extractor = keras.Model(*regression_features(arrays[0].shape[1], structure))
+    rows = [np.asarray(extractor(pad(arrays[start:start + batch_size]).astype(np.float32)))
+            for start in range(0, len(arrays), batch_size)]
     return np.concatenate(rows)
 
 
@@ -240,8 +246,9 @@ def fit_ensemble(
     Every training hairpin is held out by exactly one member, so the threshold is chosen on
     out-of-fold scores of all the data (far steadier than one small validation split), and those
     out-of-fold metrics are the ones reported. The model averages the members' probabilities.
-    With ``config.kmer_weight`` > 0 a k-mer logistic regression takes that share of the
-    probability: fitted on the same folds for the out-of-fold scores, then on all the data.
+    With ``config.kmer_weight`` > 0 a k-mer logistic regression (with ``config.energy`` also on
+    structure and free-energy features) takes that share of the probability: fitted on the same
+    folds for the out-of-fold scores, then on all the data.
     """
     from .model import ensemble_model, kmer_logistic_model
 
@@ -265,7 +272,7 @@ def fit_ensemble(
             on_member(member, {"epochs": result.epochs_run, **result.validation_metrics})
     kmer_member, parts = None, {}
     if config.kmer_weight:
-        features = kmer_features(arrays)
+        features = kmer_features(arrays, structure=config.energy)
         kmer_out_of_fold = np.empty(len(labels), dtype=np.float32)
         for held_out in folds:
             train_rows = np.setdiff1d(np.arange(len(labels)), held_out)
@@ -273,7 +280,7 @@ def fit_ensemble(
                                                               *fit_logistic(features[train_rows], labels[train_rows]))
         parts = {"networks": out_of_fold, "kmer": kmer_out_of_fold}
         out_of_fold = (1 - config.kmer_weight) * out_of_fold + config.kmer_weight * kmer_out_of_fold
-        kmer_member = kmer_logistic_model(arrays[0].shape[1], fit_logistic(features, labels))
+        kmer_member = kmer_logistic_model(arrays[0].shape[1], fit_logistic(features, labels), structure=config.energy)
     threshold = metrics.best_f1_threshold(labels, out_of_fold)
     return TrainingResult(model=ensemble_model(trained, kmer_member, config.kmer_weight), threshold=threshold,
                           validation_metrics=metrics.evaluate(labels, out_of_fold, threshold),

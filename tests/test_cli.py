@@ -232,3 +232,49 @@ def test_train_ensemble_with_kmer_member_watching_auc(tmp_path, test_data, capsy
     assert manifest["training"]["monitor"] == "auc"
     assert model.get_layer("kmer_logistic") and model.get_layer("probability").weight == 0.5
     assert "+ k-mer logistic regression (weight 0.5)" in predict.model_listing({"k": tmp_path / "k.keras"})
+
+
+def test_energy_model_reads_the_free_energy_in_predict_attend_and_fine_tuning(tmp_path, test_data, capsys):
+    from mirtron_tools.attribution import saturation_mutagenesis
+    from mirtron_tools.encoding import ENERGY_CHANNEL, fold, input_array, model_inputs
+    from mirtron_tools.io.model import load_model
+    from mirtron_tools.prediction import predict_arrays
+
+    positive, negative = _encode_training_sets(tmp_path, test_data)
+    common = ["--positive", positive, "--negative", negative, "--seed", "3", "--epochs", "2", "--lstm-units", "4",
+              "--attention-units", "4", "-q"]
+    model_path = tmp_path / "e.keras"
+    assert train.main([*common, "--ensemble", "2", "--kmer-weight", "0.5", "--energy", "-o", str(model_path)]) == 0
+    model, manifest = load_model(model_path)
+    assert manifest["channels"][7] == ENERGY_CHANNEL and len(manifest["channels"]) == 8
+    assert manifest["training"]["energy"] is True and model.get_layer("feature_logistic")
+    assert "k-mer + structure/free-energy logistic regression" in predict.model_listing({"e": model_path})
+    # mt-predict adds the channel itself, from the NPZ's mfe column or from folding a FASTA record
+    hairpins = test_data / "synthetic_hairpins"
+    for source, output in ((hairpins.with_suffix(".npz"), "n.tsv"), (hairpins.with_suffix(".fa"), "f.tsv")):
+        assert predict.main(["--model", str(model_path), str(source), "-o", str(tmp_path / output), "-q"]) == 0
+    assert_files_equal(tmp_path / "n.tsv", tmp_path / "f.tsv")
+    encoded = read_encoded(hairpins.with_suffix(".npz"))
+    expected = predict_arrays(model, model_inputs(encoded, energy=True))
+    rows = [line.split("\t") for line in (tmp_path / "n.tsv").read_text().splitlines()[1:]]
+    assert np.allclose([float(row[2]) for row in rows], expected, atol=1e-4)
+    # the energy matters: the same hairpins with a different free energy score differently
+    shifted = model_inputs(encoded, energy=True)
+    for array in shifted:
+        array[:, 7] += 0.3
+    assert np.abs(predict_arrays(model, shifted) - expected).max() > 1e-4
+    # mutagenesis scores each mutant with its own fold and free energy
+    sequence = encoded.sequences[0]
+    reference = predict_arrays(model, [input_array(sequence, *fold(sequence))])
+    deltas = next(saturation_mutagenesis([sequence], lambda a: predict_arrays(model, a), reference, energy=True))
+    mutant = sequence[:4] + ("A" if sequence[4] != "A" else "C") + sequence[5:]
+    index = "ACGU".index(mutant[4])
+    expected_delta = predict_arrays(model, [input_array(mutant, *fold(mutant))])[0] - reference[0]
+    assert abs(deltas[4, index] - expected_delta) < 1e-5
+    assert attend.main(["--model", str(model_path), str(hairpins.with_suffix(".fa")), "-o", str(tmp_path / "m.tsv"),
+                        "-q", "--method", "mutagenesis", "--ids", encoded.ids[0]]) == 0
+    # fine-tuning a network trained with the channel keeps it without --energy being repeated
+    single = tmp_path / "s.keras"
+    assert train.main([*common, "--energy", "-o", str(single)]) == 0
+    assert train.main([*common, "--init-model", str(single), "--epochs", "1", "-o", str(tmp_path / "t.keras")]) == 0
+    assert load_model(tmp_path / "t.keras")[1]["channels"][7] == ENERGY_CHANNEL

@@ -58,3 +58,11 @@ def test_model_inputs_match_one_hot_batch_and_extra_channels():
     extra = [np.ones((len(sequence), 2)) for sequence in encoded.sequences]
     with_extra = model_inputs(encoded, extra)
     assert with_extra[0].shape == (len(encoded.sequences[0]), len(CHANNELS) + 2)
+    # the free-energy channel sits between the sequence channels and the extra ones
+    with_energy = model_inputs(encoded, extra, energy=True)
+    for row, array in enumerate(with_energy):
+        assert array.shape == (len(encoded.sequences[row]), len(CHANNELS) + 3)
+        assert np.array_equal(array[:, :len(CHANNELS)], batch[row, : len(array)])
+        assert np.allclose(array[:, len(CHANNELS)], -encoded.mfe[row] / len(encoded.sequences[row]))
+        assert np.array_equal(array[:, len(CHANNELS) + 1:], extra[row])
+    assert encoded.mfe.max() < 0 < with_energy[0][0, len(CHANNELS)]

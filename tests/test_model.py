@@ -74,6 +74,42 @@ def test_kmer_frequencies_match_a_direct_count_and_ignore_padding():
         assert np.allclose(row, _naive_kmer_features(sequence), atol=1e-5), sequence
 
 
+def _naive_structure_features(sequence, structure, mfe):
+    """Xue et al.'s features written out directly: -MFE/100, -MFE per nt, MFE index, log length,
+    paired share, GC share, then the 32 (states i-1, i, i+1; base i) triplet frequencies."""
+    import itertools
+
+    length = len(sequence)
+    paired = ["1" if c in "()" else "0" for c in structure]
+    gc = (sequence.count("G") + sequence.count("C")) / length
+    keys = ["".join(states) + base for states in itertools.product("01", repeat=3) for base in "ACGU"]
+    counts = dict.fromkeys(keys, 0)
+    for i in range(1, length - 1):
+        key = paired[i - 1] + paired[i] + paired[i + 1] + sequence[i]
+        if key in counts:
+            counts[key] += 1
+    total = max(sum(counts.values()), 1)
+    return np.array([-mfe / 100, -mfe / length, -mfe / length / max(gc, 0.05), np.log(length),
+                     paired.count("1") / length, gc, *(value / total for value in counts.values())])
+
+
+def test_structure_features_match_a_direct_count_and_ignore_padding():
+    from mirtron_tools.encoding import fold, input_array
+    from mirtron_tools.model import StructureFeatures
+
+    sequences = ["GGGCUAGCUUCGGCUAGCCC", "ACGUNACGUUUCGACGUAAGU", "AUAUAU", "GCGCGCGGAAACGCGCGCAUAGCUAGCUAUUUUAGCUAGCUAUG"]
+    batch = np.zeros((len(sequences), 50, 8), dtype=np.float32)
+    for row, sequence in enumerate(sequences):
+        structure, mfe = fold(sequence)
+        batch[row, :len(sequence)] = input_array(sequence, structure, mfe)
+    features = np.asarray(StructureFeatures()(batch))
+    assert features.shape == (len(sequences), 38)
+    for row, sequence in enumerate(sequences):
+        structure, mfe = fold(sequence)
+        assert np.allclose(features[row], _naive_structure_features(sequence, structure, mfe), atol=1e-5), sequence
+    assert features[0, 0] > 0.05 and features[2, 0] == 0  # a real stem has a free energy; AUAUAU does not fold
+
+
 def test_logistic_fit_is_the_penalised_optimum():
     from mirtron_tools.training import fit_logistic, logistic_probability
 
@@ -115,3 +151,29 @@ def test_ensemble_with_kmer_member_blends_round_trips_and_reads_attention_from_n
     probabilities, weights = attention_arrays(loaded, arrays)
     assert np.allclose(probabilities, predict_arrays(model, arrays), atol=1e-5)
     assert all(abs(w.sum() - 1) < 1e-4 and len(w) == len(a) for w, a in zip(weights, arrays))
+
+
+def test_regression_member_with_structure_features_round_trips(tmp_path):
+    from mirtron_tools.model import FEATURE_MEMBER, ensemble_members, ensemble_model, kmer_logistic_model
+    from mirtron_tools.training import kmer_features
+
+    rng = np.random.default_rng(4)
+    arrays = []
+    for length in (30, 22):
+        array = np.zeros((length, 8), dtype=np.float32)
+        array[np.arange(length), rng.integers(0, 4, length)] = 1
+        array[np.arange(length), 4 + rng.integers(0, 3, length)] = 1
+        array[:, 7] = 0.3
+        arrays.append(array)
+    features = kmer_features(arrays, structure=True)
+    assert features.shape == (2, 154) and np.allclose(features[:, :116], kmer_features(arrays))
+    kernel, bias = rng.normal(size=154) * 0.1, 0.2
+    model = ensemble_model([build_model(8), build_model(8)], kmer_logistic_model(8, (kernel, bias), structure=True),
+                           kmer_weight=0.5)
+    assert len(ensemble_members(model)) == 2
+    save_model(model, tmp_path / "f.keras", {"task": "premirna", "threshold": 0.5, "channels": list("ABCDEFGH")})
+    loaded, _ = load_model(tmp_path / "f.keras")
+    member = loaded.get_layer(FEATURE_MEMBER)
+    assert np.allclose(np.asarray(member.predict_on_batch(arrays[1][None])).ravel(),
+                       1 / (1 + np.exp(-(features[1] @ kernel + bias))), atol=1e-5)
+    assert np.allclose(predict_arrays(loaded, arrays), predict_arrays(model, arrays), atol=1e-6)

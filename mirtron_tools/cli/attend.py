@@ -215,7 +215,7 @@ def execute(args: argparse.Namespace) -> int:
     top = TopScoring(0 if not args.plots or wanted is not None else (10 if args.top is None else args.top))
 
     common.load_tensorflow(args.debug, args.threads)
-    from ..encoding import model_inputs
+    from ..encoding import model_inputs, uses_energy
     from ..io.model import load_model
     from ..prediction import attention_arrays, check_inputs, predict_arrays
 
@@ -251,7 +251,7 @@ def execute(args: argparse.Namespace) -> int:
                 predictions.write("id\tlength\tprobability\tcall\n")
             for chunk in _chunks(args, stats, wanted):
                 extra = coverage_channels(chunk, coverage, coverage_source) if coverage is not None else None
-                arrays = model_inputs(chunk, extra)
+                arrays = model_inputs(chunk, extra, energy=uses_energy(manifest))
                 check_inputs(manifest, arrays[0].shape[1], args.input)
                 if args.method == "attention":
                     probabilities, weights = attention_arrays(model, arrays, args.batch_size)
@@ -260,7 +260,8 @@ def execute(args: argparse.Namespace) -> int:
                     probabilities = predict(arrays)
                     per_record = ((mutagenesis_importance(chunk.sequences[row], deltas), deltas)
                                   for row, deltas in enumerate(saturation_mutagenesis(
-                                      chunk.sequences, predict, probabilities, extra, threads=args.threads)))
+                                      chunk.sequences, predict, probabilities, extra, threads=args.threads,
+                                      energy=uses_energy(manifest))))
                 for row, (scores, deltas) in enumerate(per_record):
                     identifier, sequence = chunk.ids[row], chunk.sequences[row]
                     structure, probability = chunk.structures[row], float(probabilities[row])

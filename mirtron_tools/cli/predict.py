@@ -52,8 +52,12 @@ def _metrics_text(values: dict) -> str:
                      for name in names if isinstance(values.get(name), (int, float)))
 
 
-def _kmer_text(weight) -> str:
-    return f" + k-mer logistic regression (weight {weight:g})" if weight else ""
+def _kmer_text(training: dict) -> str:
+    weight = training.get("kmer_weight")
+    if not weight:
+        return ""
+    features = "k-mer + structure/free-energy" if training.get("energy") else "k-mer"
+    return f" + {features} logistic regression (weight {weight:g})"
 
 
 def model_listing(models: dict) -> str:
@@ -85,8 +89,10 @@ def model_listing(models: dict) -> str:
                      f"negative, sha256 {str(data.get('sha256', '?'))[:16]}")
         lines.append(f"  created:       {manifest.get('created', '?')}, seed {manifest.get('seed')}, "
                      f"{'ensemble of ' + str(members) + ' networks' if members and members > 1 else 'one network'}"
-                     f"{_kmer_text(training.get('kmer_weight'))}, "
+                     f"{_kmer_text(training)}, "
                      f"mirtron_tools {manifest.get('versions', {}).get('mirtron_tools', '?')}")
+        if training.get("energy"):
+            lines.append("  inputs:        sequence, structure and minimum free energy per nt")
         lines.append(f"  threshold:     {float(manifest.get('threshold', float('nan'))):.4f}")
         for split, values in manifest.get("metrics", {}).items():
             lines.append(f"  metrics ({split}): {_metrics_text(values)}")
@@ -184,7 +190,7 @@ def execute(args: argparse.Namespace) -> int:
     positive_call = manifest.get("positive_class", "positive")
 
     common.load_tensorflow(args.debug, args.threads)
-    from ..encoding import model_inputs
+    from ..encoding import model_inputs, uses_energy
     from ..io.model import load_model
     from ..prediction import check_inputs, predict_arrays
 
@@ -201,7 +207,7 @@ def execute(args: argparse.Namespace) -> int:
                 from ..coverage import coverage_channels
 
                 extra = coverage_channels(chunk, coverage, " ".join(args.coverage))
-            arrays = model_inputs(chunk, extra)
+            arrays = model_inputs(chunk, extra, energy=uses_energy(manifest))
             check_inputs(manifest, arrays[0].shape[1], args.input)
             probabilities = predict_arrays(model, arrays, args.batch_size)
             if output_format == "bed":

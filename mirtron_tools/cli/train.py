@@ -75,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
                               "logistic regression on 1-3-mer frequencies and end dinucleotides, fitted on the "
                               "same folds; it generalises across data sources where composition matters "
                               "(the bundled mirtron model uses 0.5) (default: %(default)s)")
+    fitting.add_argument("--energy", action="store_true",
+                         help="also give the model each hairpin's minimum free energy per nucleotide, as an "
+                              "extra input channel taken from the NPZ's mfe column; with --kmer-weight the "
+                              "regression then also gets classic pre-miRNA features (MFE, MFE index, pairing, "
+                              "GC, Xue's 32 triplet-structure frequencies). The model records the channel and "
+                              "mt-predict / mt-attend add it by themselves. Implied by an --init-model that has it")
     fitting.add_argument("--init-model", metavar="NAME|FILE",
                          help="fine-tune: start from this bundled model (see mt-predict --list-models) or .keras "
                               "file instead of random weights; its architecture is kept (the --lstm-units, "
@@ -125,7 +131,7 @@ def load_training_data(args: argparse.Namespace):
 
 def check_initial_model(args: argparse.Namespace, extra_channels: list[str]) -> tuple[Path, dict]:
     """The --init-model file and manifest, after checking it can start this training run."""
-    from ..encoding import CHANNELS, ENCODING_FORMAT_VERSION
+    from ..encoding import CHANNELS, ENCODING_FORMAT_VERSION, ENERGY_CHANNEL, uses_energy
     from ..errors import InputError, ModelError
     from ..io.model import read_manifest, resolve_model
 
@@ -134,7 +140,8 @@ def check_initial_model(args: argparse.Namespace, extra_channels: list[str]) -> 
                          "and --ensemble")
     path = resolve_model(args.init_model)
     manifest = read_manifest(path)
-    channels = list(CHANNELS) + list(extra_channels)
+    energy = [ENERGY_CHANNEL] if args.energy or uses_energy(manifest) else []
+    channels = list(CHANNELS) + energy + list(extra_channels)
     if manifest.get("encoding_format_version") != ENCODING_FORMAT_VERSION:
         raise ModelError(f"{args.init_model}: model was trained on encoding format version "
                          f"{manifest.get('encoding_format_version')}, this mirtron_tools encodes version "
@@ -160,6 +167,7 @@ def initial_model_record(name: str | None, path: Path | None, manifest: dict | N
 def execute(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from ..encoding import ENERGY_CHANNEL, uses_energy
     from ..errors import InputError
     from ..io.atomic import atomic_path, check_writable
     from ..io.tsv import write_table
@@ -189,6 +197,7 @@ def execute(args: argparse.Namespace) -> int:
     init_path, init_manifest = None, None
     if args.init_model:  # checked before TensorFlow loads and before any training
         init_path, init_manifest = check_initial_model(args, coverage_channel_names)
+    energy = bool(args.energy or (init_manifest is not None and uses_energy(init_manifest)))
     if args.seed is None:
         logger.warning("no --seed given: this run cannot be reproduced exactly")
 
@@ -205,9 +214,9 @@ def execute(args: argparse.Namespace) -> int:
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, patience=args.patience,
         monitor=args.monitor,
         validation_fraction=args.validation_fraction, seed=args.seed, kmer_weight=args.kmer_weight,
-        architecture=Architecture(lstm_units=args.lstm_units, attention_units=args.attention_units,
+        energy=energy, architecture=Architecture(lstm_units=args.lstm_units, attention_units=args.attention_units,
                                   dropout=args.dropout))
-    arrays = model_inputs(encoded, extra)
+    arrays = model_inputs(encoded, extra, energy=energy)
     rows, curves = [], {}
     if args.folds:
         fold_results, out_of_fold = cross_validate(
@@ -249,7 +258,7 @@ def execute(args: argparse.Namespace) -> int:
         "positive_class": args.task,
         "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "encoding_format_version": ENCODING_FORMAT_VERSION,
-        "channels": list(CHANNELS) + coverage_channel_names,
+        "channels": list(CHANNELS) + ([ENERGY_CHANNEL] if energy else []) + coverage_channel_names,
         "coverage": coverage_record,
         "max_length": int(encoded.max_length),
         "threshold": float(result.threshold),
