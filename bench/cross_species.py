@@ -113,7 +113,7 @@ def train_lstm(folder: Path, train: list, threads: int, output: Path = HUMAN_MOD
 
 
 def lstm_scorer(model_path: Path, threads: int):
-    from mirtron_tools.encoding import encode_sequences, model_inputs
+    from mirtron_tools.encoding import encode_sequences, model_inputs, uses_energy
     from mirtron_tools.io.model import load_model
     from mirtron_tools.prediction import predict_arrays
 
@@ -121,7 +121,7 @@ def lstm_scorer(model_path: Path, threads: int):
 
     def score(sequences: list[str]) -> np.ndarray:
         encoded = encode_sequences([f"s{i}" for i in range(len(sequences))], sequences, threads=threads, max_length=400)
-        return predict_arrays(model, model_inputs(encoded))
+        return predict_arrays(model, model_inputs(encoded, energy=uses_energy(manifest)))
 
     return score, float(manifest["threshold"]), manifest
 

@@ -27,11 +27,13 @@ def _model(name: str | None):
 
     if name or "human_mirtron" in bundled_models():
         path = resolve_model(name)
-        model, _ = load_model(path)
-        return model, path.name
+        model, manifest = load_model(path)
+        return model, path.name, manifest
+    from mirtron_tools.encoding import CHANNELS
     from mirtron_tools.model import build_model
 
-    return build_model(7), "untrained default architecture (no bundled model installed)"
+    return (build_model(len(CHANNELS)), "untrained default architecture (no bundled model installed)",
+            {"channels": list(CHANNELS)})
 
 
 def _sets(count: int) -> dict[str, tuple[list[str], list[str]]]:
@@ -54,10 +56,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from mirtron_tools.attribution import saturation_mutagenesis, substitutions
-    from mirtron_tools.encoding import encode_sequences, fold_many, model_inputs
+    from mirtron_tools.encoding import encode_sequences, fold_many, model_inputs, uses_energy
     from mirtron_tools.prediction import attention_arrays, predict_arrays
 
-    model, model_name = _model(args.model)
+    model, model_name, manifest = _model(args.model)
+    energy = uses_energy(manifest)
     print(f"model: {model_name}; machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
     print(f"{'hairpins':<22}{'n':>4}{'mean nt':>9}{'mutants/hp':>12}{'method':>28}{'s/hairpin':>11}"
           f"{'x attention':>13}")
@@ -67,7 +70,7 @@ def main() -> None:
 
     for label, (ids, sequences) in _sets(args.hairpins).items():
         encoded = encode_sequences(ids, sequences)
-        arrays = model_inputs(encoded)
+        arrays = model_inputs(encoded, energy=energy)
         attention_arrays(model, arrays[:2], args.batch_size)  # build the read-out graph once, untimed
         started = time.perf_counter()
         probabilities, _ = attention_arrays(model, arrays, args.batch_size)
@@ -81,7 +84,7 @@ def main() -> None:
         rows.append(("  mutagenesis: folding only", (time.perf_counter() - started) / len(ids)))
         for threads in args.threads:
             started = time.perf_counter()
-            for _ in saturation_mutagenesis(sequences, predict, probabilities, threads=threads):
+            for _ in saturation_mutagenesis(sequences, predict, probabilities, threads=threads, energy=energy):
                 pass
             rows.append((f"mutagenesis, {threads} thread(s)", (time.perf_counter() - started) / len(ids)))
         for method, seconds in rows:

@@ -49,7 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     import RNA
 
-    from mirtron_tools.encoding import encode_sequences, model_inputs
+    from mirtron_tools.encoding import encode_sequences, model_inputs, uses_energy
 
     records = synthetic(args.hairpins, 5)
     ids, sequences = [r[0] for r in records], [r[1] for r in records]
@@ -87,7 +87,7 @@ def main() -> None:
     from mirtron_tools.prediction import predict_arrays
 
     model, manifest = load_model(resolve_model(None))
-    base = model_inputs(encode_sequences(ids, sequences, threads=2))
+    base = model_inputs(encode_sequences(ids, sequences, threads=2), energy=uses_energy(manifest))
     arrays = [base[i % len(base)] for i in range(args.predict)]
     predict_arrays(model, arrays[:2000])  # trace the graphs once
     for batch in (256, 1024):

@@ -3,8 +3,9 @@
 
 Data: bench/human_data.py (its docstring lists every file and rule: T->U, dedup, drop sequences
 labelled both ways, remove known mirtrons from the miRBase v22 negatives). The model is a
-5-member cross-validation ensemble of attention LSTMs blended half and half with a k-mer logistic
-regression (mt-train --ensemble 5 --kmer-weight 0.5 --seed 1); its threshold and the metrics in
+5-member cross-validation ensemble of attention LSTMs that also read each hairpin's free energy,
+blended half and half with a logistic regression on k-mer, structure and free-energy features
+(mt-train --ensemble 5 --kmer-weight 0.5 --energy --seed 1); its threshold and the metrics in
 its manifest are out-of-fold, i.e. each hairpin scored by members that did not train on it.
 
 Usage: python bench/train_bundled_model.py [--output mirtron_tools/models/human_mirtron.keras]
@@ -25,6 +26,8 @@ import human_data  # noqa: E402
 SEED = 1
 MEMBERS = 5
 KMER_WEIGHT = 0.5
+#: mt-train --energy: the free-energy channel, and structure + free-energy features in the regression
+ENERGY = True
 DESCRIPTION = ("human mirtrons (miRBase_set TRUE, Wen/Rorbach putative mirtrons, mirtronDB human precursors) vs "
                "human canonical miRNAs (miRBase_set FALSE, miRBase v22 stem-loops without known mirtrons); "
                "built by bench/train_bundled_model.py")
@@ -55,8 +58,8 @@ def encode_inputs(folder: Path, threads: int = 2) -> tuple[Path, Path, dict]:
     return outputs[0], outputs[1], report
 
 
-def training_fingerprint(positive_npz: Path, negative_npz: Path) -> str:
-    """The training-data sha256 that mt-train records for these inputs."""
+def training_fingerprint(positive_npz: Path, negative_npz: Path, energy: bool = ENERGY) -> str:
+    """The training-data sha256 that mt-train records for these inputs (``energy``: mt-train --energy)."""
     from mirtron_tools.datasets import labelled_union
     from mirtron_tools.encoding import model_inputs
     from mirtron_tools.io.encoded import read_encoded
@@ -64,7 +67,7 @@ def training_fingerprint(positive_npz: Path, negative_npz: Path) -> str:
 
     encoded, labels, _ = labelled_union([(str(positive_npz), read_encoded(positive_npz))],
                                         [(str(negative_npz), read_encoded(negative_npz))])
-    return data_sha256(model_inputs(encoded), labels)
+    return data_sha256(model_inputs(encoded, energy=energy), labels)
 
 
 def main() -> None:
@@ -81,7 +84,7 @@ def main() -> None:
                              "--metrics", str(HERE / "human_mirtron.metrics.tsv"),
                              "--plots", str(HERE.parent / "docs" / "human_mirtron.curves.png"),
                              "--seed", str(SEED), "--ensemble", str(MEMBERS), "--kmer-weight", str(KMER_WEIGHT),
-                             "--threads", str(args.threads),
+                             *(["--energy"] if ENERGY else []), "--threads", str(args.threads),
                              "--description", DESCRIPTION])
     raise SystemExit(status)
 

@@ -31,8 +31,11 @@ sys.path.insert(0, str(HERE))
 import human_data  # noqa: E402
 
 SEED = 1
-EPOCHS = 20
-PATIENCE = 4
+EPOCHS = 30
+PATIENCE = 6
+MEMBERS = 3
+KMER_WEIGHT = 0.5
+ENERGY = True
 MAX_LENGTH = 400
 DATASET = "deepMiRGene/reproduce/dataset"
 DESCRIPTION = ("pre-miRNAs of many species vs pseudo-hairpins: deepMiRGene cross-species training set "
@@ -91,21 +94,24 @@ def encode_part(folder: Path, part: str, threads: int, shared: Path = human_data
 def train_arguments(positive: Path, negative: Path, output: Path, threads: int) -> list[str]:
     """The mt-train command line of the bundled model (also used by bench/premirna.py)."""
     return ["--positive", str(positive), "--negative", str(negative), "-o", str(output), "--task", "premirna",
-            "--seed", str(SEED), "--epochs", str(EPOCHS), "--patience", str(PATIENCE), "--threads", str(threads)]
+            "--seed", str(SEED), "--epochs", str(EPOCHS), "--patience", str(PATIENCE), "--threads", str(threads),
+            "--ensemble", str(MEMBERS), "--kmer-weight", str(KMER_WEIGHT),
+            *(["--energy"] if ENERGY else [])]
 
 
 def score_part(model_path: Path, positive_npz: Path, negative_npz: Path, batch_size: int = 128):
     """Labels, probabilities and sequences of an encoded part, scored with a model file."""
     import numpy as np
 
-    from mirtron_tools.encoding import model_inputs
+    from mirtron_tools.encoding import model_inputs, uses_energy
     from mirtron_tools.io.encoded import read_encoded
     from mirtron_tools.io.model import load_model
     from mirtron_tools.prediction import predict_arrays
 
     positives, negatives = read_encoded(positive_npz), read_encoded(negative_npz)
     model, manifest = load_model(model_path)
-    scores = [predict_arrays(model, model_inputs(part), batch_size) for part in (positives, negatives)]
+    scores = [predict_arrays(model, model_inputs(part, energy=uses_energy(manifest)), batch_size)
+              for part in (positives, negatives)]
     labels = np.r_[np.ones(len(positives), dtype=int), np.zeros(len(negatives), dtype=int)]
     return labels, np.concatenate(scores), positives.sequences + negatives.sequences, manifest
 

@@ -246,6 +246,8 @@ def test_premirna_manifest_matches_its_build_script(shared_data, tmp_path):
     _check_versions("premirna", manifest, script)
     assert manifest["task"] == "premirna" and manifest["built_by"] == "bench/train_premirna_model.py"
     assert manifest["training"]["epochs"] == script.EPOCHS and manifest["training"]["patience"] == script.PATIENCE
+    assert manifest["training"]["ensemble_members"] == script.MEMBERS
+    assert manifest["training"]["kmer_weight"] == script.KMER_WEIGHT and manifest["training"]["energy"] == script.ENERGY
     assert manifest["max_length"] == script.MAX_LENGTH
     positives, negatives = script.deepmirgene_records("cv/whole", shared_data)
     assert manifest["training_data"]["inputs_sha256"] == script.inputs_sha256(positives, negatives)
@@ -254,7 +256,8 @@ def test_premirna_manifest_matches_its_build_script(shared_data, tmp_path):
     _same_folding(manifest)
     positive_npz, negative_npz, _ = script.encode_part(tmp_path, "cv/whole", 2, shared_data)
     bundled = _build_script("human_mirtron")  # the same fingerprint function mt-train uses
-    assert manifest["training_data"]["sha256"] == bundled.training_fingerprint(positive_npz, negative_npz)
+    assert manifest["training_data"]["sha256"] == bundled.training_fingerprint(positive_npz, negative_npz,
+                                                                                energy=script.ENERGY)
 
 
 @pytest.mark.skipif("human_mirtron" not in model_io.bundled_models(), reason="human_mirtron model not installed")
@@ -264,6 +267,7 @@ def test_human_mirtron_manifest_matches_its_build_script(shared_data, tmp_path):
     _check_versions("human_mirtron", manifest, script)
     assert manifest["training"]["ensemble_members"] == script.MEMBERS
     assert manifest["training"]["kmer_weight"] == script.KMER_WEIGHT
+    assert manifest["training"]["energy"] == script.ENERGY
     _same_folding(manifest)
     positive_npz, negative_npz, _ = script.encode_inputs(tmp_path, 2)
     assert manifest["training_data"]["sha256"] == script.training_fingerprint(positive_npz, negative_npz)
