@@ -6,12 +6,15 @@ Splits (all from ../shared/data, T->U):
   cnn      cnnMirtronPred's released split (random.seed(2))
   cv       5-fold stratified cross-validation over the whole cleaned human set of the bundled model
 
-Methods: LSTM + k-mer = the bundled model's design: a 5-member cross-validation ensemble of attention
-LSTMs blended half and half with a k-mer logistic regression member (mt-train --ensemble 5
---kmer-weight 0.5, seed 1; threshold from out-of-fold scores of the training data); LSTM alone =
-the same run's networks without the k-mer member (threshold from their own out-of-fold scores);
-length = logistic regression on length alone; kmer = logistic regression on 1-3-mer frequencies +
-first/last dinucleotide (scikit-learn, unweighted: the baseline, independent of our code). Baseline thresholds
+Methods: LSTM + regression = the bundled model's design: a 5-member cross-validation ensemble of
+attention LSTMs that also read the free energy per nt, blended half and half with a logistic
+regression member on k-mer, structure and free-energy features (mt-train --ensemble 5 --kmer-weight
+0.5 --energy, seed 1; threshold from out-of-fold scores of the training data); LSTM alone = the same
+run's networks without the regression member (threshold from their own out-of-fold scores).
+Baselines (scikit-learn, independent of our code): length = logistic regression on length alone;
+kmer = logistic regression on 1-3-mer frequencies + first/last dinucleotide; structure + k-mer =
+the same plus classic pre-miRNA features (MFE, MFE per nt, MFE index, log length, paired share, GC,
+Xue et al. 2005's 32 triplet-structure frequencies). Baseline thresholds
 are chosen by best F1 on 5-fold out-of-fold scores of the training data, like the LSTM's.
 Every split is also scored on a length-matched subset of its test set (5-nt bins, equal
 classes per bin), where length alone cannot separate the classes.
@@ -34,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import human_data  # noqa: E402
-from train_bundled_model import KMER_WEIGHT  # noqa: E402  (the bundled model's share)
+from train_bundled_model import ENERGY, KMER_WEIGHT  # noqa: E402  (the bundled model's settings)
 
 KMERS = [["".join(p) for p in itertools.product("ACGU", repeat=k)] for k in (1, 2, 3)]
 DINUCLEOTIDES = KMERS[1]
@@ -51,6 +54,34 @@ def kmer_features(sequence: str) -> list[float]:
     for end in (sequence[:2], sequence[-2:]):
         features.extend(float(end == word) for word in DINUCLEOTIDES)
     return features
+
+
+TRIPLETS = ["".join(states) + base for states in itertools.product("01", repeat=3) for base in "ACGU"]
+
+
+def structure_features(sequence: str, structure: str, mfe: float) -> list[float]:
+    """Classic pre-miRNA features (Xue et al. 2005's triplet-SVM and the miPred family): MFE, MFE per nt,
+    MFE index (MFE per nt / GC share), log length, paired share, GC share, and the 32 frequencies of
+    (paired/unpaired states of 3 neighbouring positions, middle base), then 1-3-mer frequencies."""
+    length = len(sequence)
+    paired = ["1" if c in "()" else "0" for c in structure]
+    gc = (sequence.count("G") + sequence.count("C")) / length
+    counts = dict.fromkeys(TRIPLETS, 0)
+    for i in range(1, length - 1):
+        key = paired[i - 1] + paired[i] + paired[i + 1] + sequence[i]
+        if key in counts:
+            counts[key] += 1
+    total = max(sum(counts.values()), 1)
+    return [mfe, mfe / length, mfe / length / max(gc, 0.05), np.log(length), paired.count("1") / length, gc,
+            *(value / total for value in counts.values()), *kmer_features(sequence)]
+
+
+def structured_features(sequences: list[str], threads: int = 2) -> np.ndarray:
+    """:func:`structure_features` of sequences folded by mt-encode's own folding (ViennaRNA MFE)."""
+    from mirtron_tools.encoding import encode_sequences
+
+    encoded = encode_sequences([f"s{i}" for i in range(len(sequences))], sequences, threads=threads, max_length=400)
+    return np.array([structure_features(*row) for row in zip(sequences, encoded.structures, encoded.mfe)])
 
 
 def baseline_scores(train_x, train_y, test_x, seed):
@@ -80,14 +111,15 @@ def lstm_scores(train_sequences, train_y, test_sequences, members, seed, threads
     from mirtron_tools.training import TrainingConfig, fit_ensemble
 
     def arrays(sequences):
-        return model_inputs(encode_sequences([f"s{i}" for i in range(len(sequences))], sequences, threads=threads))
+        return model_inputs(encode_sequences([f"s{i}" for i in range(len(sequences))], sequences, threads=threads),
+                            energy=ENERGY)
 
     train_y = np.asarray(train_y)
-    result = fit_ensemble(arrays(train_sequences), train_y, TrainingConfig(seed=seed, kmer_weight=KMER_WEIGHT),
-                          members)
+    result = fit_ensemble(arrays(train_sequences), train_y,
+                          TrainingConfig(seed=seed, kmer_weight=KMER_WEIGHT, energy=ENERGY), members)
     test = arrays(test_sequences)
     networks = np.mean([predict_arrays(member, test) for member in ensemble_members(result.model)], axis=0)
-    return {"LSTM + k-mer": (predict_arrays(result.model, test), result.threshold),
+    return {"LSTM + regression": (predict_arrays(result.model, test), result.threshold),
             "LSTM alone": (networks, best_f1_threshold(train_y, result.held_out_parts["networks"]))}
 
 
@@ -113,6 +145,8 @@ def evaluate_split(train, test, args) -> dict:
     started = time.time()
     scores.update(lstm_scores(train.sequences, train_y, test.sequences, args.members, args.seed, args.threads))
     lstm_seconds = time.time() - started
+    scores["structure + k-mer LR"] = baseline_scores(structured_features(train.sequences, args.threads), train_y,
+                                                     structured_features(test.sequences, args.threads), args.seed)
     scores["k-mer LR"] = baseline_scores(np.array([kmer_features(s) for s in train.sequences]), train_y,
                                          np.array([kmer_features(s) for s in test.sequences]), args.seed)
     scores["length LR"] = baseline_scores(np.array([[len(s)] for s in train.sequences]), train_y,

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import itertools
 import json
 import re
 import sys
@@ -50,7 +49,7 @@ sys.path.insert(0, str(HERE))
 
 import human_data  # noqa: E402
 import train_premirna_model as build  # noqa: E402
-from accuracy import baseline_scores, kmer_features  # noqa: E402
+from accuracy import baseline_scores, kmer_features, structured_features  # noqa: E402
 
 OUT = HERE / "out"
 METRICS = ("sensitivity", "specificity", "f1", "auc", "aupr", "mcc")
@@ -80,38 +79,12 @@ def known_human_mirnas(shared: Path = human_data.SHARED) -> set[str]:
     return sequences
 
 
-TRIPLETS = ["".join(states) + base for states in itertools.product("01", repeat=3) for base in "ACGU"]
-
-
-def structure_features(sequence: str, structure: str, mfe: float) -> list[float]:
-    """Classic pre-miRNA features (Xue et al. 2005's triplet-SVM and the miPred family): MFE, MFE per nt,
-    MFE index (MFE per nt / GC share), log length, paired share, GC share, and the 32 frequencies of
-    (paired/unpaired states of 3 neighbouring positions, middle base), then 1-3-mer frequencies."""
-    length = len(sequence)
-    paired = ["1" if c in "()" else "0" for c in structure]
-    gc = (sequence.count("G") + sequence.count("C")) / length
-    counts = dict.fromkeys(TRIPLETS, 0)
-    for i in range(1, length - 1):
-        key = paired[i - 1] + paired[i] + paired[i + 1] + sequence[i]
-        if key in counts:
-            counts[key] += 1
-    total = max(sum(counts.values()), 1)
-    return [mfe, mfe / length, mfe / length / max(gc, 0.05), np.log(length), paired.count("1") / length, gc,
-            *(value / total for value in counts.values()), *kmer_features(sequence)]
-
-
 def method_scores(train_sequences, train_labels, test_sequences, seed: int, threads: int = 2) -> dict:
     """The logistic-regression baselines: (test scores, threshold)."""
-    from mirtron_tools.encoding import encode_sequences
-
-    def structured(sequences):
-        encoded = encode_sequences([f"s{i}" for i in range(len(sequences))], sequences, threads=threads)
-        return np.array([structure_features(*row) for row in zip(sequences, encoded.structures, encoded.mfe)])
-
     train_labels = np.asarray(train_labels)
     return {
-        "structure + k-mer LR": baseline_scores(structured(train_sequences), train_labels,
-                                                structured(test_sequences), seed),
+        "structure + k-mer LR": baseline_scores(structured_features(train_sequences, threads), train_labels,
+                                                structured_features(test_sequences, threads), seed),
         "k-mer LR": baseline_scores(np.array([kmer_features(s) for s in train_sequences]), train_labels,
                                     np.array([kmer_features(s) for s in test_sequences]), seed),
         "length LR": baseline_scores(np.array([[len(s)] for s in train_sequences]), train_labels,

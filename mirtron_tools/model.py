@@ -93,23 +93,31 @@ class KmerFrequencies(keras.layers.Layer):
         bases = inputs[..., :4]
         present = ops.cast(ops.any(ops.not_equal(inputs, 0), axis=-1), bases.dtype)
         lengths = ops.sum(present, axis=1, keepdims=True)
+        batch = ops.shape(bases)[0]
 
-        def frequencies(words, valid, scale):
-            total = ops.sum(words * ops.expand_dims(valid, -1), axis=1)
+        def counts(left, right, valid):
+            # sum over positions of the outer product left_i x right_i (a batched matrix product;
+            # nothing of size positions x words is materialised)
+            return ops.reshape(ops.einsum("bli,blj->bij", left * ops.expand_dims(valid, -1), right), (batch, -1))
+
+        def frequencies(total, valid, scale):
             return scale * total / ops.maximum(ops.sum(valid, axis=1, keepdims=True), 1.0)
 
-        pairs = ops.reshape(ops.expand_dims(bases[:, :-1], -1) * ops.expand_dims(bases[:, 1:], -2),
-                            (ops.shape(bases)[0], -1, 16))
-        triples = ops.reshape(ops.expand_dims(pairs[:, :-1], -1) * ops.expand_dims(bases[:, 2:], -2),
-                              (ops.shape(bases)[0], -1, 64))
+        pair_valid = present[:, :-1] * present[:, 1:]
+        triple_valid = present[:, :-2] * present[:, 1:-1] * present[:, 2:]
+        pairs = counts(bases[:, :-1], bases[:, 1:], pair_valid)
+        # 3-mers: (first base x second base) x third base, over the windows that fit
+        first_two = ops.reshape(ops.expand_dims(bases[:, :-2], -1) * ops.expand_dims(bases[:, 1:-1], -2),
+                                (batch, -1, 16))
+        triples = counts(first_two, bases[:, 2:], triple_valid)
         positions = ops.cast(ops.arange(ops.shape(bases)[1]), bases.dtype)
         last_pair_start = ops.cast(ops.equal(ops.expand_dims(positions[:-1], 0), lengths - 2), bases.dtype)
         return ops.concatenate([
-            frequencies(bases, present, 4.0),
-            frequencies(pairs, present[:, :-1] * present[:, 1:], 16.0),
-            frequencies(triples, present[:, :-2] * present[:, 1:-1] * present[:, 2:], 64.0),
-            pairs[:, 0],
-            ops.sum(pairs * ops.expand_dims(last_pair_start, -1), axis=1),
+            frequencies(ops.sum(bases * ops.expand_dims(present, -1), axis=1), present, 4.0),
+            frequencies(pairs, pair_valid, 16.0),
+            frequencies(triples, triple_valid, 64.0),
+            ops.reshape(ops.expand_dims(bases[:, 0], -1) * ops.expand_dims(bases[:, 1], -2), (batch, 16)),
+            counts(bases[:, :-1], bases[:, 1:], last_pair_start),
         ], axis=-1)
 
     def compute_output_shape(self, input_shape):
@@ -139,12 +147,11 @@ class StructureFeatures(keras.layers.Layer):
         paired_share = ops.sum(paired * present, axis=1, keepdims=True) / length
         states = ops.stack([(1.0 - paired) * present, paired * present], axis=-1)  # (batch, L, 2)
         batch = ops.shape(bases)[0]
-        triplets = ops.reshape(ops.expand_dims(states[:, :-2], -1) * ops.expand_dims(states[:, 1:-1], -2),
-                               (batch, -1, 4))
-        triplets = ops.reshape(ops.expand_dims(triplets, -1) * ops.expand_dims(states[:, 2:], -2), (batch, -1, 8))
-        triplets = ops.reshape(ops.expand_dims(triplets, -1) * ops.expand_dims(bases[:, 1:-1], -2),
-                               (batch, -1, 32))
-        counts = ops.sum(triplets, axis=1)
+        neighbours = ops.reshape(ops.expand_dims(states[:, :-2], -1) * ops.expand_dims(states[:, 1:-1], -2),
+                                 (batch, -1, 4))
+        neighbours = ops.reshape(ops.expand_dims(neighbours, -1) * ops.expand_dims(states[:, 2:], -2),
+                                 (batch, -1, 8))
+        counts = ops.reshape(ops.einsum("bli,blj->bij", neighbours, bases[:, 1:-1]), (batch, 32))
         counts = counts / ops.maximum(ops.sum(counts, axis=1, keepdims=True), 1.0)
         return ops.concatenate([per_nt * length / 100.0, per_nt, per_nt / ops.maximum(gc, 0.05),
                                 ops.log(length), paired_share, gc, counts], axis=-1)
