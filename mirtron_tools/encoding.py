@@ -226,6 +226,11 @@ def energy_column(mfe: float, length: int) -> np.ndarray:
     return np.full((length, 1), -float(mfe) / max(length, 1), dtype=np.float32)
 
 
+def model_channels(energy: bool = False, extra: Sequence[str] = ()) -> list[str]:
+    """Names of a model's input channels, in :func:`model_inputs` order."""
+    return list(CHANNELS) + ([ENERGY_CHANNEL] if energy else []) + list(extra)
+
+
 def uses_energy(manifest: dict) -> bool:
     """Whether a model (by its manifest) reads the free-energy channel."""
     return ENERGY_CHANNEL in manifest.get("channels", [])

@@ -220,6 +220,7 @@ def execute(args: argparse.Namespace) -> int:
     from ..prediction import attention_arrays, check_inputs, predict_arrays
 
     model, manifest = load_model(model_path)
+    energy = uses_energy(manifest)
     if args.method == "attention":
         from ..model import attention_model
 
@@ -251,7 +252,7 @@ def execute(args: argparse.Namespace) -> int:
                 predictions.write("id\tlength\tprobability\tcall\n")
             for chunk in _chunks(args, stats, wanted):
                 extra = coverage_channels(chunk, coverage, coverage_source) if coverage is not None else None
-                arrays = model_inputs(chunk, extra, energy=uses_energy(manifest))
+                arrays = model_inputs(chunk, extra, energy=energy)
                 check_inputs(manifest, arrays[0].shape[1], args.input)
                 if args.method == "attention":
                     probabilities, weights = attention_arrays(model, arrays, args.batch_size)
@@ -261,7 +262,7 @@ def execute(args: argparse.Namespace) -> int:
                     per_record = ((mutagenesis_importance(chunk.sequences[row], deltas), deltas)
                                   for row, deltas in enumerate(saturation_mutagenesis(
                                       chunk.sequences, predict, probabilities, extra, threads=args.threads,
-                                      energy=uses_energy(manifest))))
+                                      energy=energy)))
                 for row, (scores, deltas) in enumerate(per_record):
                     identifier, sequence = chunk.ids[row], chunk.sequences[row]
                     structure, probability = chunk.structures[row], float(probabilities[row])

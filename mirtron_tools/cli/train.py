@@ -131,7 +131,7 @@ def load_training_data(args: argparse.Namespace):
 
 def check_initial_model(args: argparse.Namespace, extra_channels: list[str]) -> tuple[Path, dict]:
     """The --init-model file and manifest, after checking it can start this training run."""
-    from ..encoding import CHANNELS, ENCODING_FORMAT_VERSION, ENERGY_CHANNEL, uses_energy
+    from ..encoding import ENCODING_FORMAT_VERSION, model_channels, uses_energy
     from ..errors import InputError, ModelError
     from ..io.model import read_manifest, resolve_model
 
@@ -140,8 +140,7 @@ def check_initial_model(args: argparse.Namespace, extra_channels: list[str]) -> 
                          "and --ensemble")
     path = resolve_model(args.init_model)
     manifest = read_manifest(path)
-    energy = [ENERGY_CHANNEL] if args.energy or uses_energy(manifest) else []
-    channels = list(CHANNELS) + energy + list(extra_channels)
+    channels = model_channels(args.energy or uses_energy(manifest), extra_channels)
     if manifest.get("encoding_format_version") != ENCODING_FORMAT_VERSION:
         raise ModelError(f"{args.init_model}: model was trained on encoding format version "
                          f"{manifest.get('encoding_format_version')}, this mirtron_tools encodes version "
@@ -167,7 +166,7 @@ def initial_model_record(name: str | None, path: Path | None, manifest: dict | N
 def execute(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..encoding import ENERGY_CHANNEL, uses_energy
+    from ..encoding import model_channels, uses_energy
     from ..errors import InputError
     from ..io.atomic import atomic_path, check_writable
     from ..io.tsv import write_table
@@ -203,7 +202,7 @@ def execute(args: argparse.Namespace) -> int:
 
     common.load_tensorflow(args.debug, args.threads)
     from .. import metrics as metric_functions
-    from ..encoding import CHANNELS, ENCODING_FORMAT_VERSION, model_inputs
+    from ..encoding import ENCODING_FORMAT_VERSION, model_inputs
     from ..io.model import save_model
     from ..model import Architecture
     from ..plots import curves_figure, save_figure
@@ -258,7 +257,7 @@ def execute(args: argparse.Namespace) -> int:
         "positive_class": args.task,
         "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "encoding_format_version": ENCODING_FORMAT_VERSION,
-        "channels": list(CHANNELS) + ([ENERGY_CHANNEL] if energy else []) + coverage_channel_names,
+        "channels": model_channels(energy, coverage_channel_names),
         "coverage": coverage_record,
         "max_length": int(encoded.max_length),
         "threshold": float(result.threshold),
