@@ -52,6 +52,22 @@ def test_installed_mt_predict_runs_the_readme_job_outside_the_source_tree(tmp_pa
     assert "human_mirtron" in listing.stdout and "premirna" in listing.stdout
 
 
+def test_a_reader_that_stops_early_ends_the_command_quietly():
+    # mt-predict ... -o - | head: every write after head exits raises BrokenPipeError
+    script = ("import sys\n"
+              "from mirtron_tools.cli import common\n"
+              "def execute(args):\n"
+              "    while True:\n"
+              "        sys.stdout.write('id\\tlength\\tprobability\\tcall\\n' * 1000)\n"
+              "        sys.stdout.flush()\n"
+              "sys.exit(common.run(common.base_parser('mt-x', ''), [], execute))\n")
+    reader = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader.stdout.read(100)
+    reader.stdout.close()
+    assert reader.wait(timeout=60) == 141
+    assert reader.stderr.read() == b""
+
+
 @pytest.mark.parametrize("module", ["encode", "coverage"])
 def test_help_does_not_import_tensorflow(module):
     code = (f"import sys; from mirtron_tools.cli import {module}\n"

@@ -161,6 +161,11 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
     configure_logging(parser.prog, args.quiet, args.verbose)
     try:
         return int(execute(args) or 0)
+    except BrokenPipeError:
+        # The reader of standard output stopped early (``mt-predict ... -o - | head``): stop quietly,
+        # as Unix tools do, with the shell's status for SIGPIPE; the rest of the output goes nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (MirtronError, OSError) as error:
         if args.debug:
             raise
