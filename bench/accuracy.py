@@ -76,12 +76,16 @@ def structure_features(sequence: str, structure: str, mfe: float) -> list[float]
             *(value / total for value in counts.values()), *kmer_features(sequence)]
 
 
-def structured_features(sequences: list[str], threads: int = 2) -> np.ndarray:
-    """:func:`structure_features` of sequences folded by mt-encode's own folding (ViennaRNA MFE)."""
+def fold_set(sequences: list[str], threads: int = 2):
+    """Sequences folded once by mt-encode's own folding (ViennaRNA MFE), as an EncodedSet."""
     from mirtron_tools.encoding import encode_sequences
 
-    encoded = encode_sequences([f"s{i}" for i in range(len(sequences))], sequences, threads=threads, max_length=400)
-    return np.array([structure_features(*row) for row in zip(sequences, encoded.structures, encoded.mfe)])
+    return encode_sequences([f"s{i}" for i in range(len(sequences))], sequences, threads=threads, max_length=400)
+
+
+def structured_features(encoded) -> np.ndarray:
+    """:func:`structure_features` of the hairpins of an EncodedSet (see :func:`fold_set`)."""
+    return np.array([structure_features(*row) for row in zip(encoded.sequences, encoded.structures, encoded.mfe)])
 
 
 def baseline_scores(train_x, train_y, test_x, seed):
@@ -102,22 +106,22 @@ def baseline_scores(train_x, train_y, test_x, seed):
     return model.predict_proba(test_x)[:, 1], best_f1_threshold(train_y, out_of_fold)
 
 
-def lstm_scores(train_sequences, train_y, test_sequences, members, seed, threads) -> dict:
-    """``{method: (test scores, threshold)}`` for the blended ensemble and for its networks alone."""
-    from mirtron_tools.encoding import encode_sequences, model_inputs
+def lstm_scores(train_set, train_y, test_set, members, seed) -> dict:
+    """``{method: (test scores, threshold)}`` for the blended ensemble and for its networks alone,
+    on already folded hairpins (:func:`fold_set`)."""
+    from mirtron_tools.encoding import model_inputs
     from mirtron_tools.metrics import best_f1_threshold
     from mirtron_tools.model import ensemble_members
     from mirtron_tools.prediction import predict_arrays
     from mirtron_tools.training import TrainingConfig, fit_ensemble
 
-    def arrays(sequences):
-        return model_inputs(encode_sequences([f"s{i}" for i in range(len(sequences))], sequences, threads=threads),
-                            energy=ENERGY)
+    def arrays(encoded):
+        return model_inputs(encoded, energy=ENERGY)
 
     train_y = np.asarray(train_y)
-    result = fit_ensemble(arrays(train_sequences), train_y,
+    result = fit_ensemble(arrays(train_set), train_y,
                           TrainingConfig(seed=seed, kmer_weight=KMER_WEIGHT, energy=ENERGY), members)
-    test = arrays(test_sequences)
+    test = arrays(test_set)
     networks = np.mean([predict_arrays(member, test) for member in ensemble_members(result.model)], axis=0)
     return {"LSTM + regression": (predict_arrays(result.model, test), result.threshold),
             "LSTM alone": (networks, best_f1_threshold(train_y, result.held_out_parts["networks"]))}
@@ -143,10 +147,11 @@ def evaluate_split(train, test, args) -> dict:
     train_y, test_y = np.array(train.labels), np.array(test.labels)
     scores = {}
     started = time.time()
-    scores.update(lstm_scores(train.sequences, train_y, test.sequences, args.members, args.seed, args.threads))
+    train_set, test_set = fold_set(train.sequences, args.threads), fold_set(test.sequences, args.threads)
+    scores.update(lstm_scores(train_set, train_y, test_set, args.members, args.seed))
     lstm_seconds = time.time() - started
-    scores["structure + k-mer LR"] = baseline_scores(structured_features(train.sequences, args.threads), train_y,
-                                                     structured_features(test.sequences, args.threads), args.seed)
+    scores["structure + k-mer LR"] = baseline_scores(structured_features(train_set), train_y,
+                                                     structured_features(test_set), args.seed)
     scores["k-mer LR"] = baseline_scores(np.array([kmer_features(s) for s in train.sequences]), train_y,
                                          np.array([kmer_features(s) for s in test.sequences]), args.seed)
     scores["length LR"] = baseline_scores(np.array([[len(s)] for s in train.sequences]), train_y,

@@ -49,7 +49,7 @@ sys.path.insert(0, str(HERE))
 
 import human_data  # noqa: E402
 import train_premirna_model as build  # noqa: E402
-from accuracy import baseline_scores, kmer_features, structured_features  # noqa: E402
+from accuracy import baseline_scores, fold_set, kmer_features, structured_features  # noqa: E402
 
 OUT = HERE / "out"
 METRICS = ("sensitivity", "specificity", "f1", "auc", "aupr", "mcc")
@@ -83,8 +83,8 @@ def method_scores(train_sequences, train_labels, test_sequences, seed: int, thre
     """The logistic-regression baselines: (test scores, threshold)."""
     train_labels = np.asarray(train_labels)
     return {
-        "structure + k-mer LR": baseline_scores(structured_features(train_sequences, threads), train_labels,
-                                                structured_features(test_sequences, threads), seed),
+        "structure + k-mer LR": baseline_scores(structured_features(fold_set(train_sequences, threads)), train_labels,
+                                                structured_features(fold_set(test_sequences, threads)), seed),
         "k-mer LR": baseline_scores(np.array([kmer_features(s) for s in train_sequences]), train_labels,
                                     np.array([kmer_features(s) for s in test_sequences]), seed),
         "length LR": baseline_scores(np.array([[len(s)] for s in train_sequences]), train_labels,
