@@ -160,6 +160,124 @@ class StructureFeatures(keras.layers.Layer):
         return (input_shape[0], 6 + 32)
 
 
+@keras.saving.register_keras_serializable(package="mirtron_tools")
+class StemLoopFeatures(keras.layers.Layer):
+    """Shape of the dot-bracket of the unpadded hairpin: its unpaired ends, loops, stems and arms.
+
+    Reads the three dot-bracket channels (4-6). Output ``(batch, 17)``, lengths in nucleotides:
+    unpaired 5' end (positions before the first paired base), unpaired 3' end, their difference
+    (3' minus 5'), both as shares of the length, unpaired shares of the first and of the last 10
+    positions; the number of hairpin loops (a ``)`` whose previous bracket is ``(``), the size of
+    the largest one (ties: the first) and its centre as a share of the length; the number of stem
+    runs (maximal runs of ``(`` or of ``)``) and the mean run length; the number of interior
+    unpaired runs (bulges and internal loops: unpaired runs that are neither an end nor a hairpin
+    loop) and the interior unpaired share of the length; the unpaired bases of the 5' arm (before
+    the largest loop, 5' end excluded) and of the 3' arm (after it, 3' end excluded), and 3' minus
+    5'. No weights. Where a hairpin has no loop, loop size, centre and arms are 0.
+    """
+
+    def call(self, inputs):
+        opening, closing, unpaired = inputs[..., 4], inputs[..., 5], inputs[..., 6]
+        present = ops.cast(ops.any(ops.not_equal(inputs, 0), axis=-1), opening.dtype)
+        bracket = opening + closing
+        length = ops.maximum(ops.sum(present, axis=1, keepdims=True), 1.0)
+        positions = ops.expand_dims(ops.cast(ops.arange(ops.shape(inputs)[1]), opening.dtype), 0)
+        five_end = ops.sum(present * ops.cast(ops.equal(ops.cumsum(bracket, axis=1), 0), opening.dtype),
+                           axis=1, keepdims=True)
+        after_last = ops.flip(ops.cumsum(ops.flip(bracket, axis=1), axis=1), axis=1)
+        three_end = ops.sum(present * ops.cast(ops.equal(after_last, 0), opening.dtype), axis=1, keepdims=True)
+        window = ops.minimum(length, 10.0)
+        first_ten = ops.sum(unpaired * ops.cast(positions < 10, opening.dtype), axis=1, keepdims=True) / window
+        last_ten = ops.sum(unpaired * ops.cast(positions >= length - 10, opening.dtype), axis=1,
+                           keepdims=True) / window
+
+        def previous(values):
+            # values at i-1 (0 before the first position)
+            return ops.pad(values[:, :-1], [[0, 0], [1, 0]])
+
+        # 1-based position of the last bracket at or before i (0 if none), then of the one before i
+        marks = (positions + 1) * bracket
+        # (the scan's result loses its static rank in a traced graph; the reshape restores it)
+        last_bracket = ops.reshape(ops.associative_scan(ops.maximum, marks, axis=1), ops.shape(marks))
+        before = previous(last_bracket)
+        opened_before = ops.take_along_axis(opening, ops.cast(ops.maximum(before - 1, 0), "int32"), axis=1)
+        loop_end = closing * opened_before * ops.cast(before > 0, opening.dtype)
+        loop_size = loop_end * (positions - before)
+        loops = ops.sum(loop_end, axis=1, keepdims=True)
+        largest = ops.max(loop_size, axis=1, keepdims=True)
+        # the first loop of the largest size: its closing position (b) and opening position (a)
+        score = loop_end * (loop_size + 1.0) * 4096.0 - positions  # hairpins shorter than 4096 nt
+        chosen = ops.cast(ops.equal(positions, ops.expand_dims(ops.cast(ops.argmax(score, axis=1), opening.dtype),
+                                                               -1)), opening.dtype) * loop_end
+        has_loop = ops.cast(loops > 0, opening.dtype)
+        loop_close = ops.sum(chosen * positions, axis=1, keepdims=True)
+        loop_open = loop_close - largest - 1.0
+        centre = has_loop * (loop_open + loop_close) / 2.0 / length
+        runs = ops.sum(opening * (1.0 - previous(opening)) + closing * (1.0 - previous(closing)), axis=1,
+                       keepdims=True)
+        mean_run = ops.sum(bracket, axis=1, keepdims=True) / ops.maximum(runs, 1.0)
+        unpaired_runs = ops.sum(unpaired * (1.0 - previous(unpaired)), axis=1, keepdims=True)
+        nonempty_loops = ops.sum(loop_end * ops.cast(loop_size > 0, opening.dtype), axis=1, keepdims=True)
+        interior_runs = ops.maximum(unpaired_runs - ops.cast(five_end > 0, opening.dtype)
+                                    - ops.cast(three_end > 0, opening.dtype) - nonempty_loops, 0.0)
+        interior = ops.maximum(ops.sum(unpaired, axis=1, keepdims=True) - five_end - three_end
+                               - ops.sum(loop_size, axis=1, keepdims=True), 0.0)
+        five_arm = has_loop * (ops.sum(unpaired * ops.cast(positions < loop_open, opening.dtype), axis=1,
+                                       keepdims=True) - five_end)
+        three_arm = has_loop * (ops.sum(unpaired * ops.cast(positions > loop_close, opening.dtype), axis=1,
+                                        keepdims=True) - three_end)
+        return ops.concatenate([five_end, three_end, three_end - five_end, five_end / length, three_end / length,
+                                first_ten, last_ten, loops, largest, centre, runs, mean_run, interior_runs,
+                                interior / length, five_arm, three_arm, three_arm - five_arm], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 17)
+
+
+@keras.saving.register_keras_serializable(package="mirtron_tools")
+class BoostedTrees(keras.layers.Layer):
+    """Probability from gradient-boosted trees of a fixed depth (see :mod:`mirtron_tools.boosting`).
+
+    Input ``(batch, features)``; output ``(batch, 1)``. The trees are non-trainable weights:
+    ``split_features`` and ``thresholds`` ``(trees, 2^depth - 1)``, ``leaves`` ``(trees, 2^depth)``,
+    ``bias`` ``(1,)``; at each node a row goes right when ``feature > threshold``.
+    """
+
+    def __init__(self, trees: int = 1, depth: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.trees, self.depth = int(trees), int(depth)
+
+    def build(self, input_shape):
+        internal, leaves = 2 ** self.depth - 1, 2 ** self.depth
+        self.split_features = self.add_weight(shape=(self.trees, internal), initializer="zeros", dtype="int32",
+                                              trainable=False, name="split_features")
+        self.thresholds = self.add_weight(shape=(self.trees, internal), initializer="zeros", trainable=False,
+                                          name="thresholds")
+        self.leaves = self.add_weight(shape=(self.trees, leaves), initializer="zeros", trainable=False,
+                                      name="leaves")
+        self.bias = self.add_weight(shape=(1,), initializer="zeros", trainable=False, name="bias")
+
+    def call(self, inputs):
+        internal = 2 ** self.depth - 1
+        batch = ops.shape(inputs)[0]
+        offsets = ops.expand_dims(ops.arange(self.trees, dtype="int32"), 0)
+        features = ops.reshape(self.split_features, (-1,))
+        thresholds = ops.reshape(self.thresholds, (-1,))
+        node = ops.zeros((batch, self.trees), dtype="int32")
+        for _ in range(self.depth):
+            flat = offsets * internal + node
+            value = ops.take_along_axis(inputs, ops.take(features, flat), axis=1)
+            node = 2 * node + 1 + ops.cast(value > ops.take(thresholds, flat), "int32")
+        leaf = ops.take(ops.reshape(self.leaves, (-1,)), offsets * (internal + 1) + node - internal)
+        return ops.sigmoid(ops.sum(leaf, axis=1, keepdims=True) + self.bias)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 1)
+
+    def get_config(self):
+        return {**super().get_config(), "trees": self.trees, "depth": self.depth}
+
+
 @dataclass(frozen=True)
 class Architecture:
     """Hyper-parameters of the network (recorded in the model manifest)."""
@@ -204,7 +322,10 @@ def build_model(channels: int, architecture: Architecture = Architecture()) -> k
 KMER_MEMBER = "kmer_logistic"
 #: the regression member of a model trained with the free-energy channel: k-mers + structure features
 FEATURE_MEMBER = "feature_logistic"
-REGRESSION_MEMBERS = (KMER_MEMBER, FEATURE_MEMBER)
+#: the gradient-boosted tree member: k-mers, structure features (with the free-energy channel) and
+#: stem-loop shape features
+TREE_MEMBER = "boosted_trees"
+REGRESSION_MEMBERS = (KMER_MEMBER, FEATURE_MEMBER, TREE_MEMBER)
 
 
 @keras.saving.register_keras_serializable(package="mirtron_tools")
@@ -224,6 +345,24 @@ class Blend(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "weight": self.weight}
+
+
+@keras.saving.register_keras_serializable(package="mirtron_tools")
+class Mixture(keras.layers.Layer):
+    """``sum_i weights[i] * inputs[i]`` of several probabilities (weights summing to 1)."""
+
+    def __init__(self, weights: tuple[float, ...] = (1.0,), **kwargs):
+        super().__init__(**kwargs)
+        self.mixture_weights = tuple(float(w) for w in weights)
+
+    def call(self, inputs):
+        return sum(weight * part for weight, part in zip(self.mixture_weights, inputs))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "weights": list(self.mixture_weights)}
 
 
 def regression_features(channels: int, structure: bool = False):
@@ -250,24 +389,54 @@ def kmer_logistic_model(channels: int, weights: tuple | None = None, structure: 
     return model
 
 
+def tree_features(channels: int, structure: bool = False):
+    """``(inputs, features)`` tensors of the tree member: the regression member's features
+    (:func:`regression_features`) followed by :class:`StemLoopFeatures`."""
+    inputs, features = regression_features(channels, structure)
+    features = keras.layers.Concatenate(name="tree_features")([features, StemLoopFeatures(name="stem_loop")(inputs)])
+    return inputs, features
+
+
+def tree_model(channels: int, ensemble, structure: bool = False) -> keras.Model:
+    """The tree member: :class:`BoostedTrees` over :func:`tree_features`, holding ``ensemble``
+    (a :class:`mirtron_tools.boosting.TreeEnsemble`)."""
+    inputs, features = tree_features(channels, structure)
+    layer = BoostedTrees(len(ensemble.features), ensemble.depth, name="tree_probability")
+    model = keras.Model(inputs, layer(features), name=TREE_MEMBER)
+    layer.set_weights([np.asarray(ensemble.features, dtype="int32"), np.asarray(ensemble.thresholds, "float32"),
+                       np.asarray(ensemble.leaves, "float32"), np.array([ensemble.bias], "float32")])
+    return model
+
+
 def ensemble_model(members: list[keras.Model], kmer_member: keras.Model | None = None,
-                   kmer_weight: float = 0.0) -> keras.Model:
+                   kmer_weight: float = 0.0, tree_member: keras.Model | None = None,
+                   tree_weight: float = 0.0) -> keras.Model:
     """Average the probabilities of several trained networks (same input channels).
 
-    With ``kmer_member`` (a :func:`kmer_logistic_model`) the result is ``(1 - kmer_weight) *
-    network mean + kmer_weight * regression``; attention read-outs still come from the networks alone.
+    With ``kmer_member`` (a :func:`kmer_logistic_model`) and/or ``tree_member`` (a
+    :func:`tree_model`) the result is ``(1 - kmer_weight - tree_weight) * network mean +
+    kmer_weight * regression + tree_weight * trees``; attention read-outs still come from the
+    networks alone.
     """
     channels = members[0].input.shape[-1]
     inputs = keras.Input(shape=(None, channels), name="hairpin")
     for index, member in enumerate(members):
         member.name = f"member_{index + 1}"
     outputs = [member(inputs) for member in members]
-    if kmer_member is None:
+    if kmer_member is None and tree_member is None:
         averaged = keras.layers.Average(name=PROBABILITY_LAYER)(outputs)
         return keras.Model(inputs, averaged, name="mirtron_ensemble")
     networks = keras.layers.Average(name="network_mean")(outputs) if len(outputs) > 1 else outputs[0]
-    blended = Blend(kmer_weight, name=PROBABILITY_LAYER)([networks, kmer_member(inputs)])
-    return keras.Model(inputs, blended, name="mirtron_ensemble")
+    if tree_member is None:
+        blended = Blend(kmer_weight, name=PROBABILITY_LAYER)([networks, kmer_member(inputs)])
+        return keras.Model(inputs, blended, name="mirtron_ensemble")
+    parts, weights = [networks], [1.0 - kmer_weight - tree_weight]
+    if kmer_member is not None:
+        parts.append(kmer_member(inputs))
+        weights.append(kmer_weight)
+    parts.append(tree_member(inputs))
+    weights.append(tree_weight)
+    return keras.Model(inputs, Mixture(tuple(weights), name=PROBABILITY_LAYER)(parts), name="mirtron_ensemble")
 
 
 def ensemble_members(model: keras.Model) -> list[keras.Model]:

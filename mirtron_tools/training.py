@@ -10,6 +10,7 @@ import numpy as np
 
 from . import metrics
 from .batches import length_batches, pad
+from .boosting import BoostingConfig, fit_trees, tree_probability
 from .model import Architecture, build_model
 from .prediction import predict_arrays
 
@@ -34,11 +35,16 @@ class TrainingConfig:
     #: the inputs carry the free-energy channel (``mt-train --energy``); the regression member then
     #: also gets the classic structure and free-energy features
     energy: bool = False
+    #: share of gradient-boosted trees (on the regression features plus stem-loop shape features)
+    #: in an ensemble's probability (fit_ensemble only)
+    tree_weight: float = 0.0
     architecture: Architecture = field(default_factory=Architecture)
 
     def to_dict(self) -> dict:
         record = asdict(self)
         record["architecture"] = self.architecture.to_dict()
+        if self.tree_weight:
+            record["trees"] = BoostingConfig().to_dict()
         return record
 
 
@@ -189,14 +195,17 @@ def fit(
 KMER_C = 0.1
 
 
-def kmer_features(arrays: Sequence[np.ndarray], structure: bool = False, batch_size: int = 256) -> np.ndarray:
+def kmer_features(arrays: Sequence[np.ndarray], structure: bool = False, batch_size: int = 256,
+                  trees: bool = False) -> np.ndarray:
     """The regression member's features of every hairpin: :class:`~mirtron_tools.model.KmerFrequencies`
-    ``(n, 116)``, then :class:`~mirtron_tools.model.StructureFeatures` (38 more) when ``structure``."""
+    ``(n, 116)``, then :class:`~mirtron_tools.model.StructureFeatures` (38 more) when ``structure``;
+    with ``trees``, the tree member's: the same followed by
+    :class:`~mirtron_tools.model.StemLoopFeatures` (17 more)."""
     import keras
 
-    from .model import regression_features
+    from .model import regression_features, tree_features
 
-    extractor = keras.Model(*regression_features(arrays[0].shape[1], structure))
+    extractor = keras.Model(*(tree_features if trees else regression_features)(arrays[0].shape[1], structure))
     rows = [np.asarray(extractor(pad(arrays[start:start + batch_size]).astype(np.float32)))
             for start in range(0, len(arrays), batch_size)]
     return np.concatenate(rows)
@@ -247,10 +256,12 @@ def fit_ensemble(
     out-of-fold scores of all the data (far steadier than one small validation split), and those
     out-of-fold metrics are the ones reported. The model averages the members' probabilities.
     With ``config.kmer_weight`` > 0 a k-mer logistic regression (with ``config.energy`` also on
-    structure and free-energy features) takes that share of the probability: fitted on the same
-    folds for the out-of-fold scores, then on all the data.
+    structure and free-energy features) takes that share of the probability, and with
+    ``config.tree_weight`` > 0 gradient-boosted trees on the same features plus stem-loop shape
+    features (:mod:`mirtron_tools.boosting`) take theirs: each fitted on the same folds for the
+    out-of-fold scores, then on all the data.
     """
-    from .model import ensemble_model, kmer_logistic_model
+    from .model import ensemble_model, kmer_logistic_model, tree_model
 
     labels = np.asarray(labels, dtype=int)
     rng = np.random.default_rng(config.seed)
@@ -270,7 +281,8 @@ def fit_ensemble(
         history[f"member_{member + 1}_val_loss"] = result.history.get("val_loss", [])
         if on_member is not None:
             on_member(member, {"epochs": result.epochs_run, **result.validation_metrics})
-    kmer_member, parts = None, {}
+    kmer_member, tree_member, parts = None, None, {"networks": out_of_fold}
+    blended = (1 - config.kmer_weight - config.tree_weight) * out_of_fold
     if config.kmer_weight:
         features = kmer_features(arrays, structure=config.energy)
         kmer_out_of_fold = np.empty(len(labels), dtype=np.float32)
@@ -278,12 +290,29 @@ def fit_ensemble(
             train_rows = np.setdiff1d(np.arange(len(labels)), held_out)
             kmer_out_of_fold[held_out] = logistic_probability(features[held_out],
                                                               *fit_logistic(features[train_rows], labels[train_rows]))
-        parts = {"networks": out_of_fold, "kmer": kmer_out_of_fold}
-        out_of_fold = (1 - config.kmer_weight) * out_of_fold + config.kmer_weight * kmer_out_of_fold
+        parts["kmer"] = kmer_out_of_fold
+        blended = blended + config.kmer_weight * kmer_out_of_fold
         kmer_member = kmer_logistic_model(arrays[0].shape[1], fit_logistic(features, labels), structure=config.energy)
+    if config.tree_weight:
+        features = kmer_features(arrays, structure=config.energy, trees=True)
+        sample_weights = np.array(balanced_class_weights(labels))[labels]
+        tree_out_of_fold = np.empty(len(labels), dtype=np.float32)
+        for held_out in folds:
+            train_rows = np.setdiff1d(np.arange(len(labels)), held_out)
+            tree_out_of_fold[held_out] = tree_probability(
+                fit_trees(features[train_rows], labels[train_rows], sample_weights=sample_weights[train_rows]),
+                features[held_out])
+        parts["trees"] = tree_out_of_fold
+        blended = blended + config.tree_weight * tree_out_of_fold
+        tree_member = tree_model(arrays[0].shape[1], fit_trees(features, labels, sample_weights=sample_weights),
+                                 structure=config.energy)
+    if len(parts) == 1:
+        parts = {}
+    out_of_fold = blended.astype(np.float32)
     threshold = metrics.best_f1_threshold(labels, out_of_fold)
-    return TrainingResult(model=ensemble_model(trained, kmer_member, config.kmer_weight), threshold=threshold,
-                          validation_metrics=metrics.evaluate(labels, out_of_fold, threshold),
+    return TrainingResult(model=ensemble_model(trained, kmer_member, config.kmer_weight, tree_member,
+                                               config.tree_weight),
+                          threshold=threshold, validation_metrics=metrics.evaluate(labels, out_of_fold, threshold),
                           epochs_run=int(sum(epochs)), history=history, held_out_labels=labels,
                           held_out_scores=out_of_fold, held_out_parts=parts)
 

@@ -250,6 +250,44 @@ def test_train_ensemble_with_kmer_member_watching_auc(tmp_path, test_data, capsy
     assert "+ k-mer logistic regression (weight 0.5)" in predict.model_listing({"k": tmp_path / "k.keras"})
 
 
+def test_train_ensemble_with_tree_member_then_predict_and_attend(tmp_path, test_data, capsys):
+    from mirtron_tools.io.model import load_model
+    from mirtron_tools.model import TREE_MEMBER
+    from mirtron_tools.prediction import predict_arrays
+
+    positive, negative = _encode_training_sets(tmp_path, test_data)
+    model_path = tmp_path / "t.keras"
+    common = ["--positive", positive, "--negative", negative, "--seed", "3", "--epochs", "2", "--lstm-units", "4",
+              "--attention-units", "4", "-q", "-o", str(model_path)]
+    assert train.main([*common, "--tree-weight", "0.5"]) == 1
+    assert "--tree-weight needs --ensemble" in capsys.readouterr().err
+    assert train.main([*common, "--ensemble", "2", "--tree-weight", "0.6", "--kmer-weight", "0.5"]) == 1
+    assert "add up to more than 1" in capsys.readouterr().err
+    assert train.main([*common, "--ensemble", "2", "--tree-weight", "-0.1"]) == 1
+    assert "between 0 and 1" in capsys.readouterr().err
+    assert not model_path.exists()
+    assert train.main([*common, "--ensemble", "2", "--tree-weight", "0.5", "--energy"]) == 0
+    model, manifest = load_model(model_path)
+    assert manifest["training"]["tree_weight"] == 0.5 and manifest["training"]["trees"]["depth"] == 4
+    assert set(manifest["member_metrics"]) == {"networks", "trees"}
+    assert 0 <= manifest["member_metrics"]["trees"]["auc"] <= 1
+    assert model.get_layer(TREE_MEMBER) and model.get_layer("probability").mixture_weights == (0.5, 0.5)
+    assert "+ 200 boosted trees of depth 4 (weight 0.5)" in predict.model_listing({"t": model_path})
+    hairpins = test_data / "synthetic_hairpins"
+    assert predict.main(["--model", str(model_path), str(hairpins.with_suffix(".fa")), "-o",
+                         str(tmp_path / "p.tsv"), "-q"]) == 0
+    rows = [line.split("\t") for line in (tmp_path / "p.tsv").read_text().splitlines()[1:]]
+    encoded = read_encoded(hairpins.with_suffix(".npz"))
+    from mirtron_tools.encoding import model_inputs
+
+    arrays = model_inputs(encoded, energy=True)
+    networks = np.mean([predict_arrays(model.get_layer(f"member_{i}"), arrays) for i in (1, 2)], axis=0)
+    expected = 0.5 * networks + 0.5 * predict_arrays(model.get_layer(TREE_MEMBER), arrays)
+    assert np.allclose([float(row[2]) for row in rows], expected, atol=1e-4)
+    assert attend.main(["--model", str(model_path), str(hairpins.with_suffix(".npz")), "-o",
+                        str(tmp_path / "a.tsv"), "-q"]) == 0
+
+
 def test_energy_model_reads_the_free_energy_in_predict_attend_and_fine_tuning(tmp_path, test_data, capsys):
     from mirtron_tools.attribution import saturation_mutagenesis
     from mirtron_tools.encoding import ENERGY_CHANNEL, fold, input_array, model_inputs

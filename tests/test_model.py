@@ -177,3 +177,126 @@ def test_regression_member_with_structure_features_round_trips(tmp_path):
     assert np.allclose(np.asarray(member.predict_on_batch(arrays[1][None])).ravel(),
                        1 / (1 + np.exp(-(features[1] @ kernel + bias))), atol=1e-5)
     assert np.allclose(predict_arrays(loaded, arrays), predict_arrays(model, arrays), atol=1e-6)
+
+
+def _naive_stem_loop_features(structure):
+    """StemLoopFeatures computed from the dot-bracket string with plain string operations."""
+    import re
+
+    n = len(structure)
+    five = len(structure) - len(structure.lstrip("."))
+    three = len(structure) - len(structure.rstrip("."))
+    if not structure.strip("."):
+        five = three = n
+    loops = [(m.start(), m.end() - 1) for m in re.finditer(r"\(\.*\)", structure)]
+    sizes = [end - start - 1 for start, end in loops]
+    largest = max(sizes, default=0)
+    opening, closing = loops[sizes.index(largest)] if loops else (0, 0)
+    runs = len(re.findall(r"\(+|\)+", structure))
+    dot_runs = [(m.start(), m.end()) for m in re.finditer(r"\.+", structure)]
+    hairpin_runs = sum(1 for start, end in loops if end - start > 1)
+    interior_runs = max(len(dot_runs) - (five > 0) - (three > 0) - hairpin_runs, 0)
+    interior = max(structure.count(".") - five - three - sum(sizes), 0)
+    five_arm = structure[:opening].count(".") - five if loops else 0
+    three_arm = structure[closing + 1:].count(".") - three if loops else 0
+    window = min(n, 10)
+    return [five, three, three - five, five / n, three / n, structure[:10].count(".") / window,
+            structure[-10:].count(".") / window, len(loops), largest,
+            (opening + closing) / 2 / n if loops else 0.0, runs, (n - structure.count(".")) / max(runs, 1),
+            interior_runs, interior / n, five_arm, three_arm, three_arm - five_arm]
+
+
+def test_stem_loop_features_match_the_dot_bracket_and_ignore_padding():
+    from mirtron_tools.encoding import input_array
+    from mirtron_tools.model import StemLoopFeatures
+
+    structures = ["..((((...)).((....))))...", "(((....)))", "((((.((.....))..))))..", "........",
+                  ".((((...((....)).....))))", "(((...)))(((.......)))", "((((((.(((....)))..)))))).....",
+                  "((((..((.(((.............))).))..))))"]
+    rng = np.random.default_rng(7)
+    width = max(map(len, structures)) + 5
+    batch = np.zeros((len(structures), width, 7), dtype=np.float32)
+    for row, structure in enumerate(structures):
+        sequence = "".join(rng.choice(list("ACGU"), len(structure)))
+        batch[row, :len(structure)] = input_array(sequence, structure)
+    features = np.asarray(StemLoopFeatures()(batch))
+    assert features.shape == (len(structures), 17)
+    for row, structure in enumerate(structures):
+        assert np.allclose(features[row], _naive_stem_loop_features(structure), atol=1e-5), structure
+
+
+def test_boosted_trees_fit_the_data_and_the_keras_layer_matches_numpy(tmp_path):
+    from mirtron_tools.boosting import BoostingConfig, fit_trees, tree_logits, tree_probability
+    from mirtron_tools.model import BoostedTrees
+
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(600, 5)).astype(np.float32)
+    # an interaction that no linear model captures: positive when x0 and x1 have the same sign
+    labels = ((features[:, 0] * features[:, 1] > 0) ^ (rng.random(600) < 0.05)).astype(int)
+    ensemble = fit_trees(features[:400], labels[:400], BoostingConfig(trees=60, depth=3, learning_rate=0.2, min_leaf=5))
+    assert ensemble.features.shape == (60, 7) and ensemble.leaves.shape == (60, 8)
+    held_out = tree_probability(ensemble, features[400:])
+    accuracy = ((held_out > 0.5) == labels[400:]).mean()
+    assert accuracy > 0.85
+    # the log loss falls as trees are added (each tree is a Newton step on the training data)
+    first = tree_logits(type(ensemble)(ensemble.features[:5], ensemble.thresholds[:5], ensemble.leaves[:5],
+                                       ensemble.bias), features[:400])
+    every = tree_logits(ensemble, features[:400])
+
+    def log_loss(logits):
+        return np.mean(np.log1p(np.exp(-(2 * labels[:400] - 1) * logits)))
+
+    assert log_loss(every) < log_loss(first) < np.log(2)
+    layer = BoostedTrees(60, 3)
+    layer.build((None, 5))
+    layer.set_weights([ensemble.features, ensemble.thresholds, ensemble.leaves, np.array([ensemble.bias], "float32")])
+    assert np.allclose(np.asarray(layer(features)).ravel(), tree_probability(ensemble, features), atol=1e-5)
+
+
+def test_fit_trees_is_deterministic_and_weights_count():
+    from mirtron_tools.boosting import BoostingConfig, fit_trees
+
+    rng = np.random.default_rng(5)
+    features = rng.normal(size=(300, 4))
+    labels = (features[:, 2] + 0.5 * rng.normal(size=300) > 1).astype(int)
+    config = BoostingConfig(trees=10, depth=2, min_leaf=5)
+    once, again = fit_trees(features, labels, config), fit_trees(features, labels, config)
+    assert all(np.array_equal(a, b) for a, b in zip((once.features, once.thresholds, once.leaves),
+                                                   (again.features, again.thresholds, again.leaves)))
+    weighted = fit_trees(features, labels, config, sample_weights=np.where(labels == 1, 5.0, 1.0))
+    assert weighted.bias > once.bias  # a heavier positive class starts from higher log-odds
+
+
+def test_ensemble_with_tree_member_mixes_round_trips_and_reads_attention_from_networks(tmp_path):
+    from mirtron_tools.boosting import BoostingConfig, fit_trees, tree_probability
+    from mirtron_tools.model import (FEATURE_MEMBER, TREE_MEMBER, ensemble_members, ensemble_model,
+                                     kmer_logistic_model, tree_model)
+    from mirtron_tools.training import kmer_features
+
+    rng = np.random.default_rng(6)
+    arrays = []
+    for length in rng.integers(20, 40, 30):
+        array = np.zeros((length, 8), dtype=np.float32)
+        array[np.arange(length), rng.integers(0, 4, length)] = 1
+        array[np.arange(length), 4 + rng.integers(0, 3, length)] = 1
+        array[:, 7] = rng.random()
+        arrays.append(array)
+    labels = np.arange(30) % 2
+    features = kmer_features(arrays, structure=True, trees=True)
+    assert features.shape == (30, 154 + 17)
+    assert np.allclose(features[:, :154], kmer_features(arrays, structure=True))
+    trees = fit_trees(features, labels, BoostingConfig(trees=8, depth=2, min_leaf=3))
+    networks = [build_model(8), build_model(8)]
+    regression = kmer_logistic_model(8, (rng.normal(size=154) * 0.1, 0.0), structure=True)
+    model = ensemble_model(networks, regression, 0.2, tree_model(8, trees, structure=True), 0.5)
+    assert len(ensemble_members(model)) == 2
+    save_model(model, tmp_path / "t.keras", {"task": "premirna", "threshold": 0.5, "channels": list("ABCDEFGH")})
+    loaded, _ = load_model(tmp_path / "t.keras")
+    assert np.allclose(predict_arrays(loaded.get_layer(TREE_MEMBER), arrays), tree_probability(trees, features),
+                       atol=1e-5)
+    parts = [predict_arrays(member, arrays) for member in ensemble_members(loaded)]
+    expected = (0.3 * np.mean(parts, axis=0) + 0.2 * predict_arrays(loaded.get_layer(FEATURE_MEMBER), arrays)
+                + 0.5 * tree_probability(trees, features))
+    assert np.allclose(predict_arrays(loaded, arrays), expected, atol=1e-5)
+    probabilities, weights = attention_arrays(loaded, arrays)
+    assert all(abs(w.sum() - 1) < 1e-4 and len(w) == len(a) for w, a in zip(weights, arrays))

@@ -53,11 +53,17 @@ def _metrics_text(values: dict) -> str:
 
 
 def _kmer_text(training: dict) -> str:
+    text = ""
     weight = training.get("kmer_weight")
-    if not weight:
-        return ""
-    features = "k-mer + structure/free-energy" if training.get("energy") else "k-mer"
-    return f" + {features} logistic regression (weight {weight:g})"
+    if weight:
+        features = "k-mer + structure/free-energy" if training.get("energy") else "k-mer"
+        text += f" + {features} logistic regression (weight {weight:g})"
+    trees = training.get("tree_weight")
+    if trees:
+        shape = training.get("trees", {})
+        text += (f" + {shape.get('trees', '?')} boosted trees of depth {shape.get('depth', '?')} "
+                 f"(weight {trees:g})")
+    return text
 
 
 def model_listing(models: dict) -> str:

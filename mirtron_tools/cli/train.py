@@ -75,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
                               "logistic regression on 1-3-mer frequencies and end dinucleotides, fitted on the "
                               "same folds; it generalises across data sources where composition matters "
                               "(the bundled mirtron model uses 0.5) (default: %(default)s)")
+    fitting.add_argument("--tree-weight", type=float, default=0.0, metavar="W",
+                         help="with --ensemble: give this share (0-1) of the probability to gradient-boosted "
+                              "trees (200 trees of depth 4) on the regression's features plus stem-loop shape "
+                              "features (unpaired ends, hairpin loops, stems, bulges, arms), fitted on the same "
+                              "folds; --kmer-weight + --tree-weight must not exceed 1 (the bundled models use "
+                              "0.5 and no k-mer share) (default: %(default)s)")
     fitting.add_argument("--energy", action="store_true",
                          help="also give the model each hairpin's minimum free energy per nucleotide, as an "
                               "extra input channel taken from the NPZ's mfe column; with --kmer-weight the "
@@ -180,6 +186,12 @@ def execute(args: argparse.Namespace) -> int:
         raise InputError("mt-train", "--kmer-weight must be between 0 and 1")
     if args.kmer_weight and args.ensemble < 2:
         raise InputError("mt-train", "--kmer-weight needs --ensemble N (N >= 2): the k-mer model joins an ensemble")
+    if not 0 <= args.tree_weight <= 1:
+        raise InputError("mt-train", "--tree-weight must be between 0 and 1")
+    if args.tree_weight and args.ensemble < 2:
+        raise InputError("mt-train", "--tree-weight needs --ensemble N (N >= 2): the trees join an ensemble")
+    if args.kmer_weight + args.tree_weight > 1:
+        raise InputError("mt-train", "--kmer-weight and --tree-weight add up to more than 1")
     encoded, labels, sources = load_training_data(args)
     logger.info("training on %d hairpins: %d positive, %d negative", len(labels), int(labels.sum()),
                 int((labels == 0).sum()))
@@ -213,6 +225,7 @@ def execute(args: argparse.Namespace) -> int:
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, patience=args.patience,
         monitor=args.monitor,
         validation_fraction=args.validation_fraction, seed=args.seed, kmer_weight=args.kmer_weight,
+        tree_weight=args.tree_weight,
         energy=energy, architecture=Architecture(lstm_units=args.lstm_units, attention_units=args.attention_units,
                                   dropout=args.dropout))
     arrays = model_inputs(encoded, extra, energy=energy)
@@ -273,6 +286,10 @@ def execute(args: argparse.Namespace) -> int:
         "description": args.description,
         "metrics": {held_out_name.split()[0]: validation,
                     **({"cross_validation_pooled": pooled} if args.folds else {})},
+        # each part of a blended ensemble on its own: out-of-fold metrics at its own best-F1 threshold
+        "member_metrics": {part: {"threshold": threshold, **metric_functions.evaluate(labels, scores, threshold)}
+                           for part, scores in result.held_out_parts.items()
+                           for threshold in [metric_functions.best_f1_threshold(labels, scores)]},
         "versions": software_versions(),
     }
     # All three outputs appear together or not at all: each is written to a temporary file and
