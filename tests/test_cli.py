@@ -286,6 +286,13 @@ def test_train_ensemble_with_tree_member_then_predict_and_attend(tmp_path, test_
     assert np.allclose([float(row[2]) for row in rows], expected, atol=1e-4)
     assert attend.main(["--model", str(model_path), str(hairpins.with_suffix(".npz")), "-o",
                         str(tmp_path / "a.tsv"), "-q"]) == 0
+    # fine-tuning keeps the trees (frozen) and says so in the manifest
+    tuned = tmp_path / "f.keras"
+    common[-1] = str(tuned)
+    assert train.main([*common, "--init-model", str(model_path), "--epochs", "1"]) == 0
+    tuned_model, tuned_manifest = load_model(tuned)
+    assert tuned_manifest["training"]["tree_weight"] == 0.5 and tuned_manifest["training"]["trees"]["trees"] == 200
+    assert np.array_equal(tuned_model.get_layer(TREE_MEMBER).get_weights()[2], model.get_layer(TREE_MEMBER).get_weights()[2])
 
 
 def test_energy_model_reads_the_free_energy_in_predict_attend_and_fine_tuning(tmp_path, test_data, capsys):

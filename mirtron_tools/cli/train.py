@@ -278,9 +278,12 @@ def execute(args: argparse.Namespace) -> int:
         "training_data": {"sources": sources, "sha256": data_sha256(arrays, labels),
                           "n_positive": int(labels.sum()), "n_negative": int((labels == 0).sum())},
         "training": {**config.to_dict(), "epochs_run": result.epochs_run, "ensemble_members": args.ensemble,
-                     # a fine-tuned model keeps the architecture (and members) of the model it started from
+                     # a fine-tuned model keeps the architecture, members and member shares of the model
+                     # it started from
                      **({"architecture": init_manifest.get("training", {}).get("architecture"),
-                         "ensemble_members": init_manifest.get("training", {}).get("ensemble_members", 1)}
+                         "ensemble_members": init_manifest.get("training", {}).get("ensemble_members", 1),
+                         **{key: value for key, value in init_manifest.get("training", {}).items()
+                            if key in ("kmer_weight", "tree_weight", "trees")}}
                         if init_manifest is not None else {})},
         "init_model": initial_model_record(args.init_model, init_path, init_manifest),
         "description": args.description,
