@@ -243,6 +243,16 @@ def logistic_probability(features: np.ndarray, kernel: np.ndarray, bias: float) 
     return (1.0 / (1.0 + np.exp(-(features @ kernel + bias)))).astype(np.float32)
 
 
+def _out_of_fold(features: np.ndarray, labels: np.ndarray, folds: list[np.ndarray], fit_member: Callable,
+                 probability: Callable) -> np.ndarray:
+    """Each fold's probabilities from a member fitted (``fit_member(features, labels)``) on the others."""
+    scores = np.empty(len(labels), dtype=np.float32)
+    for held_out in folds:
+        train_rows = np.setdiff1d(np.arange(len(labels)), held_out)
+        scores[held_out] = probability(fit_member(features[train_rows], labels[train_rows]), features[held_out])
+    return scores
+
+
 def fit_ensemble(
     arrays: Sequence[np.ndarray],
     labels: np.ndarray,
@@ -285,27 +295,20 @@ def fit_ensemble(
     blended = (1 - config.kmer_weight - config.tree_weight) * out_of_fold
     if config.kmer_weight:
         features = kmer_features(arrays, structure=config.energy)
-        kmer_out_of_fold = np.empty(len(labels), dtype=np.float32)
-        for held_out in folds:
-            train_rows = np.setdiff1d(np.arange(len(labels)), held_out)
-            kmer_out_of_fold[held_out] = logistic_probability(features[held_out],
-                                                              *fit_logistic(features[train_rows], labels[train_rows]))
-        parts["kmer"] = kmer_out_of_fold
-        blended = blended + config.kmer_weight * kmer_out_of_fold
+        parts["kmer"] = _out_of_fold(features, labels, folds, fit_logistic,
+                                     lambda fitted, rows: logistic_probability(rows, *fitted))
+        blended = blended + config.kmer_weight * parts["kmer"]
         kmer_member = kmer_logistic_model(arrays[0].shape[1], fit_logistic(features, labels), structure=config.energy)
     if config.tree_weight:
         features = kmer_features(arrays, structure=config.energy, trees=True)
-        sample_weights = np.array(balanced_class_weights(labels))[labels]
-        tree_out_of_fold = np.empty(len(labels), dtype=np.float32)
-        for held_out in folds:
-            train_rows = np.setdiff1d(np.arange(len(labels)), held_out)
-            tree_out_of_fold[held_out] = tree_probability(
-                fit_trees(features[train_rows], labels[train_rows], sample_weights=sample_weights[train_rows]),
-                features[held_out])
-        parts["trees"] = tree_out_of_fold
-        blended = blended + config.tree_weight * tree_out_of_fold
-        tree_member = tree_model(arrays[0].shape[1], fit_trees(features, labels, sample_weights=sample_weights),
-                                 structure=config.energy)
+        class_weights = np.array(balanced_class_weights(labels))  # of all the data, for every fold alike
+
+        def fit_balanced_trees(rows, row_labels):
+            return fit_trees(rows, row_labels, sample_weights=class_weights[row_labels])
+
+        parts["trees"] = _out_of_fold(features, labels, folds, fit_balanced_trees, tree_probability)
+        blended = blended + config.tree_weight * parts["trees"]
+        tree_member = tree_model(arrays[0].shape[1], fit_balanced_trees(features, labels), structure=config.energy)
     if len(parts) == 1:
         parts = {}
     out_of_fold = blended.astype(np.float32)

@@ -248,6 +248,7 @@ def test_premirna_manifest_matches_its_build_script(shared_data, tmp_path):
     assert manifest["training"]["epochs"] == script.EPOCHS and manifest["training"]["patience"] == script.PATIENCE
     assert manifest["training"]["ensemble_members"] == script.MEMBERS
     assert manifest["training"]["kmer_weight"] == script.KMER_WEIGHT and manifest["training"]["energy"] == script.ENERGY
+    assert manifest["training"]["tree_weight"] == script.TREE_WEIGHT
     assert manifest["max_length"] == script.MAX_LENGTH
     positives, negatives = script.deepmirgene_records("cv/whole", shared_data)
     assert manifest["training_data"]["inputs_sha256"] == script.inputs_sha256(positives, negatives)
@@ -267,6 +268,7 @@ def test_human_mirtron_manifest_matches_its_build_script(shared_data, tmp_path):
     _check_versions("human_mirtron", manifest, script)
     assert manifest["training"]["ensemble_members"] == script.MEMBERS
     assert manifest["training"]["kmer_weight"] == script.KMER_WEIGHT
+    assert manifest["training"]["tree_weight"] == script.TREE_WEIGHT
     assert manifest["training"]["energy"] == script.ENERGY
     _same_folding(manifest)
     positive_npz, negative_npz, _ = script.encode_inputs(tmp_path, 2)
