@@ -6,18 +6,22 @@ Splits (all from ../shared/data, T->U):
   cnn      cnnMirtronPred's released split (random.seed(2))
   cv       5-fold stratified cross-validation over the whole cleaned human set of the bundled model
 
-Methods: LSTM + regression = the bundled model's design: a 5-member cross-validation ensemble of
-attention LSTMs that also read the free energy per nt, blended half and half with a logistic
-regression member on k-mer, structure and free-energy features (mt-train --ensemble 5 --kmer-weight
-0.5 --energy, seed 1; threshold from out-of-fold scores of the training data); LSTM alone = the same
-run's networks without the regression member (threshold from their own out-of-fold scores).
+Methods: LSTM + trees = the bundled model's design: a 5-member cross-validation ensemble of
+attention LSTMs that also read the free energy per nt, blended half and half with a gradient-boosted
+tree member on k-mer, structure, free-energy and stem-loop shape features (mt-train --ensemble 5
+--tree-weight 0.5 --energy, seed 1; threshold from out-of-fold scores of the training data); LSTM
+alone and trees alone = the same run's networks and tree member on their own (thresholds from
+their own out-of-fold scores).
 Baselines (scikit-learn, independent of our code): length = logistic regression on length alone;
 kmer = logistic regression on 1-3-mer frequencies + first/last dinucleotide; structure + k-mer =
 the same plus classic pre-miRNA features (MFE, MFE per nt, MFE index, log length, paired share, GC,
 Xue et al. 2005's 32 triplet-structure frequencies). Baseline thresholds
 are chosen by best F1 on 5-fold out-of-fold scores of the training data, like the LSTM's.
 Every split is also scored on a length-matched subset of its test set (5-nt bins, equal
-classes per bin), where length alone cannot separate the classes.
+classes per bin), where length alone cannot separate the classes; on its novel hairpins (exact
+sequence not in training); and without label conflicts (test hairpins that another source labels
+the other way, human_data.label_conflicts: e.g. hsa-mir-1238, canonical in miRBase_set.csv but a
+mirtronDB mirtron).
 
 Usage: python bench/accuracy.py [--splits rorbach cnn cv] [--members 5] [--cv-members 3]
 Needs scikit-learn (pip install '.[bench]'). Prints Markdown tables; writes bench/out/accuracy.json.
@@ -37,7 +41,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import human_data  # noqa: E402
-from train_bundled_model import ENERGY, KMER_WEIGHT  # noqa: E402  (the bundled model's settings)
+from train_bundled_model import ENERGY, KMER_WEIGHT, TREE_WEIGHT  # noqa: E402  (the bundled model's settings)
 
 KMERS = [["".join(p) for p in itertools.product("ACGU", repeat=k)] for k in (1, 2, 3)]
 DINUCLEOTIDES = KMERS[1]
@@ -107,11 +111,11 @@ def baseline_scores(train_x, train_y, test_x, seed):
 
 
 def lstm_scores(train_set, train_y, test_set, members, seed) -> dict:
-    """``{method: (test scores, threshold)}`` for the blended ensemble and for its networks alone,
-    on already folded hairpins (:func:`fold_set`)."""
+    """``{method: (test scores, threshold)}`` for the blended ensemble, for its networks alone and for
+    its tree member alone, on already folded hairpins (:func:`fold_set`)."""
     from mirtron_tools.encoding import model_inputs
     from mirtron_tools.metrics import best_f1_threshold
-    from mirtron_tools.model import ensemble_members
+    from mirtron_tools.model import TREE_MEMBER, ensemble_members
     from mirtron_tools.prediction import predict_arrays
     from mirtron_tools.training import TrainingConfig, fit_ensemble
 
@@ -119,12 +123,16 @@ def lstm_scores(train_set, train_y, test_set, members, seed) -> dict:
         return model_inputs(encoded, energy=ENERGY)
 
     train_y = np.asarray(train_y)
-    result = fit_ensemble(arrays(train_set), train_y,
-                          TrainingConfig(seed=seed, kmer_weight=KMER_WEIGHT, energy=ENERGY), members)
+    result = fit_ensemble(arrays(train_set), train_y, TrainingConfig(seed=seed, kmer_weight=KMER_WEIGHT,
+                                                                     tree_weight=TREE_WEIGHT, energy=ENERGY), members)
     test = arrays(test_set)
     networks = np.mean([predict_arrays(member, test) for member in ensemble_members(result.model)], axis=0)
-    return {"LSTM + regression": (predict_arrays(result.model, test), result.threshold),
-            "LSTM alone": (networks, best_f1_threshold(train_y, result.held_out_parts["networks"]))}
+    scores = {"LSTM + trees": (predict_arrays(result.model, test), result.threshold),
+              "LSTM alone": (networks, best_f1_threshold(train_y, result.held_out_parts["networks"]))}
+    if TREE_WEIGHT:
+        scores["trees alone"] = (predict_arrays(result.model.get_layer(TREE_MEMBER), test),
+                                 best_f1_threshold(train_y, result.held_out_parts["trees"]))
+    return scores
 
 
 def length_matched(lengths: np.ndarray, labels: np.ndarray, seed: int, bin_width: int = 5) -> np.ndarray:
@@ -160,8 +168,10 @@ def evaluate_split(train, test, args) -> dict:
     matched = length_matched(lengths, test_y, args.seed)
     train_set = set(train.sequences)
     novel = np.array([s not in train_set for s in test.sequences])
+    agreed = ~np.array(human_data.label_conflicts(test.sequences, test.labels))
     result = {"n_train": len(train_y), "n_test": len(test_y), "test_positive": int(test_y.sum()),
               "test_in_train_exact": int((~novel).sum()), "length_matched_n": len(matched),
+              "test_label_conflicts": int((~agreed).sum()),
               "lstm_train_seconds": round(lstm_seconds, 1), "methods": {}}
     for name, (score, threshold) in scores.items():
         result["methods"][name] = {
@@ -169,6 +179,7 @@ def evaluate_split(train, test, args) -> dict:
             "all": evaluate(test_y, score, threshold),
             "length_matched": evaluate(test_y[matched], score[matched], threshold),
             "novel_only": evaluate(test_y[novel], score[novel], threshold),
+            "no_label_conflict": evaluate(test_y[agreed], score[agreed], threshold),
         }
     return result
 
@@ -206,7 +217,7 @@ def markdown(name: str, result: dict) -> str:
     lines = [f"#### {name}", "", "| method | subset | AUC | AUPR | F1 | MCC | sensitivity | specificity |",
              "|---|---|---|---|---|---|---|---|"]
     for method, parts in methods.items():
-        for part in ("all", "length_matched", "novel_only"):
+        for part in ("all", "length_matched", "novel_only", "no_label_conflict"):
             if part in parts:
                 m = parts[part]
                 lines.append(f"| {method} | {part} | {m['auc']:.3f} | {m['aupr']:.3f} | {m['f1']:.3f} | "

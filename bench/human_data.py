@@ -133,6 +133,21 @@ def human_mirtron_set(shared: Path = SHARED, max_length: int = 200) -> LabelledS
     return result
 
 
+def label_conflicts(sequences: list[str], labels: list[int], shared: Path = SHARED) -> list[bool]:
+    """Whether another source labels each hairpin the other way: a canonical one that equals,
+    contains or lies inside a mirtronDB human precursor (e.g. hsa-mir-1238, FALSE in miRBase_set.csv,
+    ends GU...AG), or a mirtron that equals, contains or lies inside a miRBase_set.csv canonical
+    (FALSE) hairpin. The published splits keep such hairpins; benchmarks report them apart."""
+    mirtrons = {sequence for _, _, sequence in mirtrondb_precursors(shared)}
+    canonical = {rna(sequence) for _, sequence, flag in csv.reader(open(shared / FILES["mirbase_set"]))
+                 if flag.strip().upper() != "TRUE"}
+    result = []
+    for sequence, label in zip(sequences, labels):
+        others = canonical if label == 1 else mirtrons
+        result.append(any(sequence in other or other in sequence for other in others))
+    return result
+
+
 def published_split(name: str, shared: Path = SHARED) -> dict[str, LabelledSet]:
     """The Rorbach 2018 ('rorbach') or cnnMirtronPred ('cnn') train/test split, T->U."""
     sets = {"train": LabelledSet(), "test": LabelledSet()}

@@ -5,11 +5,12 @@ Positive class = pre-miRNA everywhere. Metrics: sensitivity (SE), specificity (S
 AUPR (average precision), MCC, at each method's own threshold chosen on training data only.
 
 deepMiRGene (Park et al., NIPS 2017), their protocol exactly: train on ``cv/{human,whole}/*_all.fa``,
-score ``test/{human,whole}/*_test.fa``. The ``whole`` LSTM is the shipped ``premirna`` model, which
+score ``test/{human,whole}/*_test.fa``. The ``whole`` model is the shipped ``premirna`` model, which
 bench/train_premirna_model.py trains with this very protocol; this script checks that the model's
 recorded training inputs (sha256 of the labelled sequences) equal ``cv/whole/*_all.fa`` before
-using it, or trains it again with ``--retrain-whole``. The ``human`` LSTM is trained here with the
-same mt-train settings (one network, seed 1, at most 20 epochs, early stopping on a 15% split).
+using it, or trains it again with ``--retrain-whole``. The ``human`` model is trained here with the
+same mt-train settings (bench/train_premirna_model.py: 5 networks + the tree member, seed 1).
+"trees alone" is the tree member of the same model on its own, at its own out-of-fold threshold.
 Their numbers (``reproduce/results/test/*_test.rst``, last of 300 epochs) are printed beside
 ours; their logs have no MCC, so it is derived from their SE, SP and the test class counts.
 
@@ -140,6 +141,17 @@ def lstm_train_and_score(folder: Path, positive_npz: Path, negative_npz: Path, t
     return labels, scores, sequences, manifest
 
 
+def trees_alone(model_path: Path, test_npz: tuple[Path, Path], manifest: dict) -> dict:
+    """The model's tree member on its own, at its own out-of-fold threshold (from the manifest)."""
+    from mirtron_tools.model import TREE_MEMBER
+
+    record = manifest.get("member_metrics", {}).get("trees")
+    if record is None:
+        return {}
+    scores = build.score_part(model_path, *test_npz, member=TREE_MEMBER)[1]
+    return {"trees alone": (scores, float(record["threshold"]))}
+
+
 def deepmirgene(name: str, folder: Path, args, real_mirnas: set[str]) -> dict:
     from mirtron_tools.io.model import bundled_models, read_manifest
 
@@ -152,16 +164,19 @@ def deepmirgene(name: str, folder: Path, args, real_mirnas: set[str]) -> dict:
     reuse = (name == "whole" and not args.retrain_whole and bundled is not None
              and read_manifest(bundled).get("training_data", {}).get("inputs_sha256") == sha)
     if reuse:
+        model_path = bundled
         labels, lstm, sequences, manifest = build.score_part(bundled, *test_npz)
         lstm_source = f"shipped premirna model (inputs sha256 {sha[:12]} checked)"
     else:
         positive_npz, negative_npz, _ = build.encode_part(folder, f"cv/{name}", args.threads)
+        model_path = OUT / f"premirna_{name}.keras"
         labels, lstm, sequences, manifest = lstm_train_and_score(folder, positive_npz, negative_npz, test_npz,
-                                                                 OUT / f"premirna_{name}.keras", args.threads)
+                                                                 model_path, args.threads)
         lstm_source = f"trained in this run: bench/out/premirna_{name}.keras"
     train_sequences = [s for _, s in train_positive + train_negative]
     train_labels = [1] * len(train_positive) + [0] * len(train_negative)
-    scores = {"LSTM": (lstm, float(manifest["threshold"])),
+    scores = {"LSTM + trees": (lstm, float(manifest["threshold"])),
+              **trees_alone(model_path, test_npz, manifest),
               **method_scores(train_sequences, train_labels, sequences, args.seed, args.threads)}
     masks = subsets(sequences, labels, set(train_sequences), real_mirnas)
     extra = {"lstm": lstm_source, "lstm_epochs_run": manifest["training"]["epochs_run"],
@@ -231,12 +246,13 @@ def dnnpremir(folder: Path, args, real_mirnas: set[str]) -> dict:
         started = time.time()
         negative_train = encode_records(f"dnn_{negative}_train", split[negative]["train"])
         negative_test = encode_records(f"dnn_{negative}_test", split[negative]["test"])
+        model_path = OUT / f"premirna_dnnpremir_{negative}.keras"
         labels, lstm, sequences, manifest = lstm_train_and_score(
-            folder, positive_train, negative_train, (positive_test, negative_test),
-            OUT / f"premirna_dnnpremir_{negative}.keras", args.threads)
+            folder, positive_train, negative_train, (positive_test, negative_test), model_path, args.threads)
         train_sequences = [s for _, s in split["premirna"]["train"] + split[negative]["train"]]
         train_labels = [1] * len(split["premirna"]["train"]) + [0] * len(split[negative]["train"])
-        scores = {"LSTM": (lstm, float(manifest["threshold"])),
+        scores = {"LSTM + trees": (lstm, float(manifest["threshold"])),
+                  **trees_alone(model_path, (positive_test, negative_test), manifest),
                   **method_scores(train_sequences, train_labels, sequences, args.seed, args.threads)}
         masks = subsets(sequences, labels, set(train_sequences), real_mirnas)
         masks = {"all": masks["all"], "without_mirna_negatives": masks["without_mirna_negatives"]}
