@@ -272,7 +272,9 @@ def test_train_ensemble_with_tree_member_then_predict_and_attend(tmp_path, test_
     assert set(manifest["member_metrics"]) == {"networks", "trees"}
     assert 0 <= manifest["member_metrics"]["trees"]["auc"] <= 1
     assert model.get_layer(TREE_MEMBER) and model.get_layer("probability").mixture_weights == (0.5, 0.5)
-    assert "+ 200 boosted trees of depth 4 (weight 0.5)" in predict.model_listing({"t": model_path})
+    listing = predict.model_listing({"t": model_path})
+    assert "+ 200 boosted trees of depth 4 (weight 0.5)" in listing
+    assert "  trees alone (out_of_fold, threshold " in listing and "  networks alone (out_of_fold" in listing
     hairpins = test_data / "synthetic_hairpins"
     assert predict.main(["--model", str(model_path), str(hairpins.with_suffix(".fa")), "-o",
                          str(tmp_path / "p.tsv"), "-q"]) == 0

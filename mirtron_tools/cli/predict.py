@@ -102,6 +102,9 @@ def model_listing(models: dict) -> str:
         lines.append(f"  threshold:     {float(manifest.get('threshold', float('nan'))):.4f}")
         for split, values in manifest.get("metrics", {}).items():
             lines.append(f"  metrics ({split}): {_metrics_text(values)}")
+        for part, values in manifest.get("member_metrics", {}).items():
+            lines.append(f"  {part} alone (out_of_fold, threshold {values.get('threshold', float('nan')):.4f}): "
+                         f"{_metrics_text(values)}")
         for benchmark, record in manifest.get("benchmark", {}).items():
             values = record.get("all", record)
             count = f", n={record['n']}" if "n" in record else ""
