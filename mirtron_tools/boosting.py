@@ -80,7 +80,9 @@ def _best_splits(histograms, counts, l2, min_leaf):
     total_g, total_h, total_n = (a.sum(axis=2)[:, :1, None] for a in (gradient, hessian, counts))
     right_g, right_h, right_n = total_g - left_g, total_h - left_h, total_n - left_n
     gain = (left_g ** 2 / (left_h + l2) + right_g ** 2 / (right_h + l2) - total_g ** 2 / (total_h + l2))
-    gain[(left_n < min_leaf) | (right_n < min_leaf)] = -np.inf
+    # (at least one hairpin a side: a split past a feature's last edge would leave one side empty)
+    least = max(min_leaf, 1)
+    gain[(left_n < least) | (right_n < least)] = -np.inf
     flat = gain.reshape(len(gain), -1)
     best = np.argmax(flat, axis=1)
     return flat[np.arange(len(flat)), best], best // gain.shape[2], best % gain.shape[2]
