@@ -52,7 +52,7 @@ def _metrics_text(values: dict) -> str:
                      for name in names if isinstance(values.get(name), (int, float)))
 
 
-def _kmer_text(training: dict) -> str:
+def _members_text(training: dict) -> str:
     text = ""
     weight = training.get("kmer_weight")
     if weight:
@@ -95,7 +95,7 @@ def model_listing(models: dict) -> str:
                      f"negative, sha256 {str(data.get('sha256', '?'))[:16]}")
         lines.append(f"  created:       {manifest.get('created', '?')}, seed {manifest.get('seed')}, "
                      f"{'ensemble of ' + str(members) + ' networks' if members and members > 1 else 'one network'}"
-                     f"{_kmer_text(training)}, "
+                     f"{_members_text(training)}, "
                      f"mirtron_tools {manifest.get('versions', {}).get('mirtron_tools', '?')}")
         if training.get("energy"):
             lines.append("  inputs:        sequence, structure and minimum free energy per nt")

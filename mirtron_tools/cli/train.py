@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="with --ensemble: give this share (0-1) of the probability to an L2-regularised "
                               "logistic regression on 1-3-mer frequencies and end dinucleotides, fitted on the "
                               "same folds; it generalises across data sources where composition matters "
-                              "(the bundled mirtron model uses 0.5) (default: %(default)s)")
+                              "(the bundled models used 0.5 until the --tree-weight trees replaced it) (default: %(default)s)")
     fitting.add_argument("--tree-weight", type=float, default=0.0, metavar="W",
                          help="with --ensemble: give this share (0-1) of the probability to gradient-boosted "
                               "trees (200 trees of depth 4) on the regression's features plus stem-loop shape "
@@ -83,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "0.5 and no k-mer share) (default: %(default)s)")
     fitting.add_argument("--energy", action="store_true",
                          help="also give the model each hairpin's minimum free energy per nucleotide, as an "
-                              "extra input channel taken from the NPZ's mfe column; with --kmer-weight the "
-                              "regression then also gets classic pre-miRNA features (MFE, MFE index, pairing, "
+                              "extra input channel taken from the NPZ's mfe column; with --kmer-weight or --tree-weight "
+                              "the regression or the trees then also get classic pre-miRNA features (MFE, MFE index, pairing, "
                               "GC, Xue's 32 triplet-structure frequencies). The model records the channel and "
                               "mt-predict / mt-attend add it by themselves. Implied by an --init-model that has it")
     fitting.add_argument("--init-model", metavar="NAME|FILE",
