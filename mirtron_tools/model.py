@@ -235,6 +235,38 @@ class StemLoopFeatures(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="mirtron_tools")
+class SpliceSiteFeatures(keras.layers.Layer):
+    """Pyrimidine (C or U) shares of the unpadded hairpin in windows where introns keep their splice
+    signals: positions ``[n-12, n-2)`` and ``[n-22, n-2)`` (the polypyrimidine tract before a 3'
+    splice acceptor in the last two bases), the first 10 (after a 5' donor) and ``[n-35, n-15)``
+    (where branch points sit), for a hairpin of ``n`` nt; windows are clipped to the hairpin and a
+    share is of the positions present (0 for an empty window). Reads the nucleotide channels
+    (0-3: A, C, G, U). Output ``(batch, 4)``; no weights.
+    """
+
+    #: (start, end) of each window, counted from the 5' end (>= 0) or from the 3' end (< 0, as n + value)
+    WINDOWS = ((-12, -2), (-22, -2), (0, 10), (-35, -15))
+
+    def call(self, inputs):
+        bases = inputs[..., :4]
+        present = ops.cast(ops.any(ops.not_equal(inputs, 0), axis=-1), bases.dtype)
+        pyrimidine = (bases[..., 1] + bases[..., 3]) * present
+        length = ops.sum(present, axis=1, keepdims=True)
+        positions = ops.expand_dims(ops.cast(ops.arange(ops.shape(inputs)[1]), bases.dtype), 0)
+        shares = []
+        for start, end in self.WINDOWS:
+            low = start + length if start < 0 else ops.zeros_like(length) + start
+            high = end + length if end < 0 else ops.minimum(length, float(end))
+            window = present * ops.cast(positions >= low, bases.dtype) * ops.cast(positions < high, bases.dtype)
+            shares.append(ops.sum(pyrimidine * window, axis=1, keepdims=True)
+                          / ops.maximum(ops.sum(window, axis=1, keepdims=True), 1.0))
+        return ops.concatenate(shares, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], len(self.WINDOWS))
+
+
+@keras.saving.register_keras_serializable(package="mirtron_tools")
 class BoostedTrees(keras.layers.Layer):
     """Probability from gradient-boosted trees of a fixed depth (see :mod:`mirtron_tools.boosting`).
 
@@ -391,9 +423,11 @@ def kmer_logistic_model(channels: int, weights: tuple | None = None, structure: 
 
 def tree_features(channels: int, structure: bool = False):
     """``(inputs, features)`` tensors of the tree member: the regression member's features
-    (:func:`regression_features`) followed by :class:`StemLoopFeatures`."""
+    (:func:`regression_features`) followed by :class:`StemLoopFeatures` and :class:`SpliceSiteFeatures`.
+    (Models saved before the splice-site features keep their own graph and load unchanged.)"""
     inputs, features = regression_features(channels, structure)
-    features = keras.layers.Concatenate(name="tree_features")([features, StemLoopFeatures(name="stem_loop")(inputs)])
+    features = keras.layers.Concatenate(name="tree_features")(
+        [features, StemLoopFeatures(name="stem_loop")(inputs), SpliceSiteFeatures(name="splice_sites")(inputs)])
     return inputs, features
 
 

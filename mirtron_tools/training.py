@@ -17,6 +17,12 @@ from .prediction import predict_arrays
 logger = logging.getLogger(__name__)
 
 
+#: ``tree_weight="auto"`` chooses among these shares; the networks always keep at least a tenth, so
+#: that the attention read-out (mt-attend) explains a part of every call
+AUTO = "auto"
+AUTO_TREE_WEIGHTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
     """Optimisation settings (recorded in the model manifest)."""
@@ -35,9 +41,10 @@ class TrainingConfig:
     #: the inputs carry the free-energy channel (``mt-train --energy``); the regression member then
     #: also gets the classic structure and free-energy features
     energy: bool = False
-    #: share of gradient-boosted trees (on the regression features plus stem-loop shape features)
-    #: in an ensemble's probability (fit_ensemble only)
-    tree_weight: float = 0.0
+    #: share of gradient-boosted trees (on the regression features plus stem-loop shape and
+    #: splice-site features) in an ensemble's probability (fit_ensemble only), or ``"auto"``: the
+    #: share of :data:`AUTO_TREE_WEIGHTS` with the best out-of-fold AUC (:func:`choose_tree_weight`)
+    tree_weight: float | str = 0.0
     architecture: Architecture = field(default_factory=Architecture)
 
     def to_dict(self) -> dict:
@@ -58,8 +65,12 @@ class TrainingResult:
     #: the held-out labels and scores the threshold was chosen on (validation split or out-of-fold)
     held_out_labels: np.ndarray | None = None
     held_out_scores: np.ndarray | None = None
-    #: an ensemble with a k-mer member: the out-of-fold scores of its parts ("networks", "kmer")
+    #: a blended ensemble: the out-of-fold scores of its parts ("networks", "kmer", "trees")
     held_out_parts: dict[str, np.ndarray] = field(default_factory=dict)
+    #: the trees' share in the model (chosen when the config asked for "auto"), and with "auto" the
+    #: out-of-fold AUC of the blend at every share tried
+    tree_weight: float = 0.0
+    tree_weight_search: dict[str, float] = field(default_factory=dict)
 
 
 def set_seed(seed: int | None) -> None:
@@ -200,7 +211,8 @@ def kmer_features(arrays: Sequence[np.ndarray], structure: bool = False, batch_s
     """The regression member's features of every hairpin: :class:`~mirtron_tools.model.KmerFrequencies`
     ``(n, 116)``, then :class:`~mirtron_tools.model.StructureFeatures` (38 more) when ``structure``;
     with ``trees``, the tree member's: the same followed by
-    :class:`~mirtron_tools.model.StemLoopFeatures` (17 more)."""
+    :class:`~mirtron_tools.model.StemLoopFeatures` (17 more) and
+    :class:`~mirtron_tools.model.SpliceSiteFeatures` (4 more)."""
     import keras
 
     from .model import regression_features, tree_features
@@ -292,12 +304,11 @@ def fit_ensemble(
         if on_member is not None:
             on_member(member, {"epochs": result.epochs_run, **result.validation_metrics})
     kmer_member, tree_member, parts = None, None, {"networks": out_of_fold}
-    blended = (1 - config.kmer_weight - config.tree_weight) * out_of_fold
+    tree_weight, search = (0.0 if config.tree_weight == AUTO else float(config.tree_weight)), {}
     if config.kmer_weight:
         features = kmer_features(arrays, structure=config.energy)
         parts["kmer"] = _out_of_fold(features, labels, folds, fit_logistic,
                                      lambda fitted, rows: logistic_probability(rows, *fitted))
-        blended = blended + config.kmer_weight * parts["kmer"]
         kmer_member = kmer_logistic_model(arrays[0].shape[1], fit_logistic(features, labels), structure=config.energy)
     if config.tree_weight:
         features = kmer_features(arrays, structure=config.energy, trees=True)
@@ -307,17 +318,48 @@ def fit_ensemble(
             return fit_trees(rows, row_labels, sample_weights=class_weights[row_labels])
 
         parts["trees"] = _out_of_fold(features, labels, folds, fit_balanced_trees, tree_probability)
-        blended = blended + config.tree_weight * parts["trees"]
+        if config.tree_weight == AUTO:
+            tree_weight, search = choose_tree_weight(labels, parts, config.kmer_weight)
+            logger.info("tree share chosen on out-of-fold AUC: %g", tree_weight)
         tree_member = tree_model(arrays[0].shape[1], fit_balanced_trees(features, labels), structure=config.energy)
+    out_of_fold = blend_parts(parts, config.kmer_weight, tree_weight)
     if len(parts) == 1:
         parts = {}
-    out_of_fold = blended.astype(np.float32)
     threshold = metrics.best_f1_threshold(labels, out_of_fold)
-    return TrainingResult(model=ensemble_model(trained, kmer_member, config.kmer_weight, tree_member,
-                                               config.tree_weight),
+    return TrainingResult(model=ensemble_model(trained, kmer_member, config.kmer_weight, tree_member, tree_weight),
                           threshold=threshold, validation_metrics=metrics.evaluate(labels, out_of_fold, threshold),
                           epochs_run=int(sum(epochs)), history=history, held_out_labels=labels,
-                          held_out_scores=out_of_fold, held_out_parts=parts)
+                          held_out_scores=out_of_fold, held_out_parts=parts, tree_weight=tree_weight,
+                          tree_weight_search=search)
+
+
+def blend_parts(parts: dict[str, np.ndarray], kmer_weight: float = 0.0, tree_weight: float = 0.0) -> np.ndarray:
+    """An ensemble's probability from its parts' (``networks``, optional ``kmer`` and ``trees``), as
+    :func:`mirtron_tools.model.ensemble_model` blends them."""
+    blended = (1.0 - kmer_weight - tree_weight) * parts["networks"]
+    if "kmer" in parts:
+        blended = blended + kmer_weight * parts["kmer"]
+    if "trees" in parts:
+        blended = blended + tree_weight * parts["trees"]
+    return blended.astype(np.float32)
+
+
+def choose_tree_weight(labels: np.ndarray, parts: dict[str, np.ndarray],
+                       kmer_weight: float = 0.0) -> tuple[float, dict[str, float]]:
+    """The trees' share with the best out-of-fold AUC of the blend, among :data:`AUTO_TREE_WEIGHTS`
+    that leave the networks at least 0.1 beside ``kmer_weight``; equal AUCs: the share nearest 0.5.
+
+    Returns the share and ``{share: AUC}`` of every share tried. The out-of-fold metrics of the
+    chosen blend are then slightly optimistic (one number was chosen on them).
+    """
+    search = {}
+    for share in AUTO_TREE_WEIGHTS:
+        if share + kmer_weight <= 0.9 + 1e-9:
+            search[f"{share:g}"] = metrics.roc_auc(labels, blend_parts(parts, kmer_weight, share))
+    if not search:
+        raise ValueError("--tree-weight auto needs --kmer-weight 0.8 or less")
+    best = max(search.items(), key=lambda item: (round(item[1], 12), -abs(float(item[0]) - 0.5)))
+    return float(best[0]), search
 
 
 def cross_validate(

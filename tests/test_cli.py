@@ -297,6 +297,31 @@ def test_train_ensemble_with_tree_member_then_predict_and_attend(tmp_path, test_
     assert np.array_equal(tuned_model.get_layer(TREE_MEMBER).get_weights()[2], model.get_layer(TREE_MEMBER).get_weights()[2])
 
 
+def test_train_tree_weight_auto_records_the_share_chosen_on_out_of_fold_auc(tmp_path, test_data, capsys):
+    from mirtron_tools.io.model import load_model
+
+    positive, negative = _encode_training_sets(tmp_path, test_data)
+    model_path, metrics_path = tmp_path / "auto.keras", tmp_path / "auto.tsv"
+    common = ["--positive", positive, "--negative", negative, "--seed", "3", "--epochs", "2", "--lstm-units", "4",
+              "--attention-units", "4", "-q", "-o", str(model_path), "--metrics", str(metrics_path)]
+    assert train.main([*common, "--ensemble", "2", "--tree-weight", "auto", "--kmer-weight", "0.85"]) == 1
+    assert "--tree-weight auto needs --kmer-weight 0.8 or less" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        train.main([*common, "--ensemble", "2", "--tree-weight", "half"])
+    assert "'auto'" in capsys.readouterr().err and not model_path.exists()
+    assert train.main([*common, "--ensemble", "2", "--tree-weight", "auto"]) == 0
+    model, manifest = load_model(model_path)
+    training = manifest["training"]
+    search = training["tree_weight_search"]
+    assert training["tree_weight_auto"] is True and list(search) == [f"{0.1 * step:g}" for step in range(1, 10)]
+    assert search[f"{training['tree_weight']:g}"] == max(search.values())
+    assert model.get_layer("probability").mixture_weights == pytest.approx((1 - training["tree_weight"],
+                                                                            training["tree_weight"]))
+    # the recorded out-of-fold AUC of the model is the chosen share's
+    assert manifest["metrics"]["out_of_fold"]["auc"] == pytest.approx(search[f"{training['tree_weight']:g}"], abs=1e-6)
+    assert f"(weight {training['tree_weight']:g}, chosen on out-of-fold AUC)" in predict.model_listing({"a": model_path})
+
+
 def test_energy_model_reads_the_free_energy_in_predict_attend_and_fine_tuning(tmp_path, test_data, capsys):
     from mirtron_tools.attribution import saturation_mutagenesis
     from mirtron_tools.encoding import ENERGY_CHANNEL, fold, input_array, model_inputs

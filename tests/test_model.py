@@ -225,6 +225,33 @@ def test_stem_loop_features_match_the_dot_bracket_and_ignore_padding():
         assert np.allclose(features[row], _naive_stem_loop_features(structure), atol=1e-5), structure
 
 
+def test_splice_site_features_are_pyrimidine_shares_of_clipped_windows():
+    from mirtron_tools.encoding import input_array
+    from mirtron_tools.model import SpliceSiteFeatures
+
+    def share(part):
+        known = [base for base in part if base in "ACGU"]
+        return sum(base in "CU" for base in known) / len(part) if part else 0.0
+
+    rng = np.random.default_rng(11)
+    # a 3' polypyrimidine tract before AG, short hairpins whose windows are clipped or empty,
+    # and an unknown base (counted as a position, never as a pyrimidine)
+    sequences = ["GUAAGA" + "".join(rng.choice(list("ACGU"), 40)) + "CUUCCUUUCCCUUCUCCCAG", "ACGUAC", "CU",
+                 "".join(rng.choice(list("ACGU"), 90)), "GGGNCCUUUAGGAACCCUUUUNCUAG"]
+    width = max(map(len, sequences)) + 4
+    batch = np.zeros((len(sequences), width, 7), dtype=np.float32)
+    for row, sequence in enumerate(sequences):
+        batch[row, :len(sequence)] = input_array(sequence, "." * len(sequence))
+    features = np.asarray(SpliceSiteFeatures()(batch))
+    assert features.shape == (len(sequences), 4)
+    for row, s in enumerate(sequences):
+        n = len(s)
+        expected = [share(s[max(n - 12, 0):max(n - 2, 0)]), share(s[max(n - 22, 0):max(n - 2, 0)]), share(s[:10]),
+                    share(s[max(n - 35, 0):max(n - 15, 0)])]
+        assert np.allclose(features[row], expected, atol=1e-6), s
+    assert features[0, 0] == 1.0 and features[0, 2] < 0.5
+
+
 def test_boosted_trees_fit_the_data_and_the_keras_layer_matches_numpy(tmp_path):
     from mirtron_tools.boosting import BoostingConfig, fit_trees, tree_logits, tree_probability
     from mirtron_tools.model import BoostedTrees
@@ -283,7 +310,7 @@ def test_ensemble_with_tree_member_mixes_round_trips_and_reads_attention_from_ne
         arrays.append(array)
     labels = np.arange(30) % 2
     features = kmer_features(arrays, structure=True, trees=True)
-    assert features.shape == (30, 154 + 17)
+    assert features.shape == (30, 154 + 17 + 4)
     assert np.allclose(features[:, :154], kmer_features(arrays, structure=True))
     trees = fit_trees(features, labels, BoostingConfig(trees=8, depth=2, min_leaf=3))
     networks = [build_model(8), build_model(8)]
@@ -300,3 +327,25 @@ def test_ensemble_with_tree_member_mixes_round_trips_and_reads_attention_from_ne
     assert np.allclose(predict_arrays(loaded, arrays), expected, atol=1e-5)
     probabilities, weights = attention_arrays(loaded, arrays)
     assert all(abs(w.sum() - 1) < 1e-4 and len(w) == len(a) for w, a in zip(weights, arrays))
+
+
+def test_choose_tree_weight_follows_the_better_part_and_breaks_ties_at_a_half():
+    from mirtron_tools.metrics import roc_auc
+    from mirtron_tools.training import AUTO_TREE_WEIGHTS, blend_parts, choose_tree_weight
+
+    rng = np.random.default_rng(5)
+    labels = np.repeat([0, 1], 200)
+    signal = labels + rng.normal(scale=0.8, size=400)
+    noise = rng.normal(size=400)
+    good, poor = 1 / (1 + np.exp(-signal)), 1 / (1 + np.exp(-(0.3 * signal + noise)))
+    share, search = choose_tree_weight(labels, {"networks": poor, "trees": good})
+    assert share == max(AUTO_TREE_WEIGHTS) and len(search) == len(AUTO_TREE_WEIGHTS)
+    assert search["0.9"] == pytest.approx(roc_auc(labels, blend_parts({"networks": poor, "trees": good}, 0, 0.9)))
+    assert choose_tree_weight(labels, {"networks": good, "trees": poor})[0] == min(AUTO_TREE_WEIGHTS)
+    # identical parts: every share has the same AUC, the tie goes to a half
+    assert choose_tree_weight(labels, {"networks": good, "trees": good})[0] == 0.5
+    # a k-mer share leaves the networks at least 0.1
+    share, search = choose_tree_weight(labels, {"networks": poor, "kmer": poor, "trees": good}, kmer_weight=0.3)
+    assert share == 0.6 and max(map(float, search)) == 0.6
+    blended = blend_parts({"networks": poor, "kmer": noise, "trees": good}, 0.3, 0.6)
+    assert np.allclose(blended, 0.1 * poor + 0.3 * noise + 0.6 * good, atol=1e-6)

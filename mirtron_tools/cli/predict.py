@@ -62,7 +62,7 @@ def _members_text(training: dict) -> str:
     if trees:
         shape = training.get("trees", {})
         text += (f" + {shape.get('trees', '?')} boosted trees of depth {shape.get('depth', '?')} "
-                 f"(weight {trees:g})")
+                 f"(weight {trees:g}{', chosen on out-of-fold AUC' if training.get('tree_weight_auto') else ''})")
     return text
 
 

@@ -75,12 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
                               "logistic regression on 1-3-mer frequencies and end dinucleotides, fitted on the "
                               "same folds; it generalises across data sources where composition matters "
                               "(the bundled models used 0.5 until the --tree-weight trees replaced it) (default: %(default)s)")
-    fitting.add_argument("--tree-weight", type=float, default=0.0, metavar="W",
+    fitting.add_argument("--tree-weight", type=_tree_share, default=0.0, metavar="W|auto",
                          help="with --ensemble: give this share (0-1) of the probability to gradient-boosted "
                               "trees (200 trees of depth 4) on the regression's features plus stem-loop shape "
-                              "features (unpaired ends, hairpin loops, stems, bulges, arms), fitted on the same "
-                              "folds; --kmer-weight + --tree-weight must not exceed 1 (the bundled models use "
-                              "0.5 and no k-mer share) (default: %(default)s)")
+                              "features (unpaired ends, hairpin loops, stems, bulges, arms) and the pyrimidine "
+                              "shares of splice-site windows, fitted on the same folds; --kmer-weight + "
+                              "--tree-weight must not exceed 1. 'auto' chooses the share (0.1-0.9, the networks "
+                              "keeping at least 0.1) with the best out-of-fold AUC and records every share's AUC "
+                              "in the manifest (the bundled models use auto and no k-mer share) "
+                              "(default: %(default)s)")
     fitting.add_argument("--energy", action="store_true",
                          help="also give the model each hairpin's minimum free energy per nucleotide, as an "
                               "extra input channel taken from the NPZ's mfe column; with --kmer-weight or --tree-weight "
@@ -95,6 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
                               "suits fine-tuning")
     common.add_threads(fitting)
     return parser
+
+
+def _tree_share(text: str) -> float | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a share between 0 and 1 or 'auto', not {text!r}") from None
 
 
 def _outputs(args: argparse.Namespace) -> tuple[Path, Path, Path]:
@@ -186,11 +198,14 @@ def execute(args: argparse.Namespace) -> int:
         raise InputError("mt-train", "--kmer-weight must be between 0 and 1")
     if args.kmer_weight and args.ensemble < 2:
         raise InputError("mt-train", "--kmer-weight needs --ensemble N (N >= 2): the k-mer model joins an ensemble")
-    if not 0 <= args.tree_weight <= 1:
-        raise InputError("mt-train", "--tree-weight must be between 0 and 1")
+    if args.tree_weight != "auto" and not 0 <= args.tree_weight <= 1:
+        raise InputError("mt-train", "--tree-weight must be between 0 and 1, or auto")
     if args.tree_weight and args.ensemble < 2:
         raise InputError("mt-train", "--tree-weight needs --ensemble N (N >= 2): the trees join an ensemble")
-    if args.kmer_weight + args.tree_weight > 1:
+    if args.tree_weight == "auto" and args.kmer_weight > 0.8:
+        raise InputError("mt-train", "--tree-weight auto needs --kmer-weight 0.8 or less (trees and networks "
+                                     "keep at least 0.1 each)")
+    if args.tree_weight != "auto" and args.kmer_weight + args.tree_weight > 1:
         raise InputError("mt-train", "--kmer-weight and --tree-weight add up to more than 1")
     encoded, labels, sources = load_training_data(args)
     logger.info("training on %d hairpins: %d positive, %d negative", len(labels), int(labels.sum()),
@@ -278,12 +293,16 @@ def execute(args: argparse.Namespace) -> int:
         "training_data": {"sources": sources, "sha256": data_sha256(arrays, labels),
                           "n_positive": int(labels.sum()), "n_negative": int((labels == 0).sum())},
         "training": {**config.to_dict(), "epochs_run": result.epochs_run, "ensemble_members": args.ensemble,
+                     # the share the model uses; with auto, also every share tried and its out-of-fold AUC
+                     **({"tree_weight": result.tree_weight, "tree_weight_auto": True,
+                         "tree_weight_search": result.tree_weight_search}
+                        if args.ensemble > 1 and config.tree_weight == "auto" else {}),
                      # a fine-tuned model keeps the architecture, members and member shares of the model
                      # it started from
                      **({"architecture": init_manifest.get("training", {}).get("architecture"),
                          "ensemble_members": init_manifest.get("training", {}).get("ensemble_members", 1),
                          **{key: value for key, value in init_manifest.get("training", {}).items()
-                            if key in ("kmer_weight", "tree_weight", "trees")}}
+                            if key in ("kmer_weight", "tree_weight", "trees", "tree_weight_auto")}}
                         if init_manifest is not None else {})},
         "init_model": initial_model_record(args.init_model, init_path, init_manifest),
         "description": args.description,
