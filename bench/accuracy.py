@@ -7,9 +7,10 @@ Splits (all from ../shared/data, T->U):
   cv       5-fold stratified cross-validation over the whole cleaned human set of the bundled model
 
 Methods: LSTM + trees = the bundled model's design: a 5-member cross-validation ensemble of
-attention LSTMs that also read the free energy per nt, blended half and half with a gradient-boosted
-tree member on k-mer, structure, free-energy and stem-loop shape features (mt-train --ensemble 5
---tree-weight 0.5 --energy, seed 1; threshold from out-of-fold scores of the training data); LSTM
+attention LSTMs that also read the free energy per nt, blended with a gradient-boosted tree member on
+k-mer, structure, free-energy, stem-loop shape and splice-site pyrimidine features (mt-train --ensemble 5
+--tree-weight auto --energy, seed 1: the trees' share and the threshold are chosen on out-of-fold scores
+of the training data); LSTM
 alone and trees alone = the same run's networks and tree member on their own (thresholds from
 their own out-of-fold scores).
 Baselines (scikit-learn, independent of our code): length = logistic regression on length alone;
@@ -110,9 +111,10 @@ def baseline_scores(train_x, train_y, test_x, seed):
     return model.predict_proba(test_x)[:, 1], best_f1_threshold(train_y, out_of_fold)
 
 
-def lstm_scores(train_set, train_y, test_set, members, seed) -> dict:
+def lstm_scores(train_set, train_y, test_set, members, seed) -> tuple[dict, float]:
     """``{method: (test scores, threshold)}`` for the blended ensemble, for its networks alone and for
-    its tree member alone, on already folded hairpins (:func:`fold_set`)."""
+    its tree member alone, on already folded hairpins (:func:`fold_set`); and the trees' share in the
+    blend (chosen on out-of-fold AUC when TREE_WEIGHT is "auto")."""
     from mirtron_tools.encoding import model_inputs
     from mirtron_tools.metrics import best_f1_threshold
     from mirtron_tools.model import TREE_MEMBER, ensemble_members
@@ -132,7 +134,7 @@ def lstm_scores(train_set, train_y, test_set, members, seed) -> dict:
     if TREE_WEIGHT:
         scores["trees alone"] = (predict_arrays(result.model.get_layer(TREE_MEMBER), test),
                                  best_f1_threshold(train_y, result.held_out_parts["trees"]))
-    return scores
+    return scores, result.tree_weight
 
 
 def length_matched(lengths: np.ndarray, labels: np.ndarray, seed: int, bin_width: int = 5) -> np.ndarray:
@@ -156,7 +158,8 @@ def evaluate_split(train, test, args) -> dict:
     scores = {}
     started = time.time()
     train_set, test_set = fold_set(train.sequences, args.threads), fold_set(test.sequences, args.threads)
-    scores.update(lstm_scores(train_set, train_y, test_set, args.members, args.seed))
+    blend_scores, tree_weight = lstm_scores(train_set, train_y, test_set, args.members, args.seed)
+    scores.update(blend_scores)
     lstm_seconds = time.time() - started
     scores["structure + k-mer LR"] = baseline_scores(structured_features(train_set), train_y,
                                                      structured_features(test_set), args.seed)
@@ -172,7 +175,7 @@ def evaluate_split(train, test, args) -> dict:
     result = {"n_train": len(train_y), "n_test": len(test_y), "test_positive": int(test_y.sum()),
               "test_in_train_exact": int((~novel).sum()), "length_matched_n": len(matched),
               "test_label_conflicts": int((~agreed).sum()),
-              "lstm_train_seconds": round(lstm_seconds, 1), "methods": {}}
+              "lstm_train_seconds": round(lstm_seconds, 1), "tree_weight": tree_weight, "methods": {}}
     for name, (score, threshold) in scores.items():
         result["methods"][name] = {
             "threshold": float(threshold),

@@ -239,6 +239,17 @@ def _same_folding(manifest: dict) -> None:
                     "the training-data sha256, may differ")
 
 
+def _check_tree_weight(manifest, script):
+    """The tree share the script asks for: a fixed one, or "auto" with every share tried recorded."""
+    training = manifest["training"]
+    if script.TREE_WEIGHT == "auto":
+        assert training["tree_weight_auto"] is True
+        search = training["tree_weight_search"]
+        assert search[f"{training['tree_weight']:g}"] == max(search.values())
+    else:
+        assert training["tree_weight"] == script.TREE_WEIGHT
+
+
 @pytest.mark.skipif("premirna" not in model_io.bundled_models(), reason="premirna model not installed")
 def test_premirna_manifest_matches_its_build_script(shared_data, tmp_path):
     script = _build_script("premirna")
@@ -248,7 +259,7 @@ def test_premirna_manifest_matches_its_build_script(shared_data, tmp_path):
     assert manifest["training"]["epochs"] == script.EPOCHS and manifest["training"]["patience"] == script.PATIENCE
     assert manifest["training"]["ensemble_members"] == script.MEMBERS
     assert manifest["training"]["kmer_weight"] == script.KMER_WEIGHT and manifest["training"]["energy"] == script.ENERGY
-    assert manifest["training"]["tree_weight"] == script.TREE_WEIGHT
+    _check_tree_weight(manifest, script)
     assert manifest["max_length"] == script.MAX_LENGTH
     positives, negatives = script.deepmirgene_records("cv/whole", shared_data)
     assert manifest["training_data"]["inputs_sha256"] == script.inputs_sha256(positives, negatives)
@@ -268,7 +279,7 @@ def test_human_mirtron_manifest_matches_its_build_script(shared_data, tmp_path):
     _check_versions("human_mirtron", manifest, script)
     assert manifest["training"]["ensemble_members"] == script.MEMBERS
     assert manifest["training"]["kmer_weight"] == script.KMER_WEIGHT
-    assert manifest["training"]["tree_weight"] == script.TREE_WEIGHT
+    _check_tree_weight(manifest, script)
     assert manifest["training"]["energy"] == script.ENERGY
     _same_folding(manifest)
     positive_npz, negative_npz, _ = script.encode_inputs(tmp_path, 2)
