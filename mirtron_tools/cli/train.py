@@ -296,7 +296,7 @@ def execute(args: argparse.Namespace) -> int:
                      # the share the model uses; with auto, also every share tried and its out-of-fold AUC
                      **({"tree_weight": result.tree_weight, "tree_weight_auto": True,
                          "tree_weight_search": result.tree_weight_search}
-                        if args.ensemble > 1 and config.tree_weight == "auto" else {}),
+                        if config.tree_weight == "auto" else {}),
                      # a fine-tuned model keeps the architecture, members and member shares of the model
                      # it started from
                      **({"architecture": init_manifest.get("training", {}).get("architecture"),
