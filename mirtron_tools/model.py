@@ -80,6 +80,11 @@ class MaskedMean(keras.layers.Layer):
         return (input_shape[0][0], input_shape[0][-1])
 
 
+def _present(inputs):
+    """1.0 at the positions of a hairpin, 0.0 at padding (rows of all-zero channels), per position."""
+    return ops.cast(ops.any(ops.not_equal(inputs, 0), axis=-1), inputs.dtype)
+
+
 @keras.saving.register_keras_serializable(package="mirtron_tools")
 class KmerFrequencies(keras.layers.Layer):
     """Exact 1-, 2- and 3-mer frequencies of the unpadded sequence and its first and last dinucleotide.
@@ -91,7 +96,7 @@ class KmerFrequencies(keras.layers.Layer):
 
     def call(self, inputs):
         bases = inputs[..., :4]
-        present = ops.cast(ops.any(ops.not_equal(inputs, 0), axis=-1), bases.dtype)
+        present = _present(inputs)
         lengths = ops.sum(present, axis=1, keepdims=True)
         batch = ops.shape(bases)[0]
 
@@ -140,7 +145,7 @@ class StructureFeatures(keras.layers.Layer):
         bases = inputs[..., :4]
         paired = inputs[..., 4] + inputs[..., 5]
         energy = inputs[..., 7]
-        present = ops.cast(ops.any(ops.not_equal(inputs, 0), axis=-1), bases.dtype)
+        present = _present(inputs)
         length = ops.maximum(ops.sum(present, axis=1, keepdims=True), 1.0)
         per_nt = ops.sum(energy * present, axis=1, keepdims=True) / length
         gc = ops.sum((bases[..., 1] + bases[..., 2]) * present, axis=1, keepdims=True) / length
@@ -178,7 +183,7 @@ class StemLoopFeatures(keras.layers.Layer):
 
     def call(self, inputs):
         opening, closing, unpaired = inputs[..., 4], inputs[..., 5], inputs[..., 6]
-        present = ops.cast(ops.any(ops.not_equal(inputs, 0), axis=-1), opening.dtype)
+        present = _present(inputs)
         bracket = opening + closing
         length = ops.maximum(ops.sum(present, axis=1, keepdims=True), 1.0)
         positions = ops.expand_dims(ops.cast(ops.arange(ops.shape(inputs)[1]), opening.dtype), 0)
@@ -249,7 +254,7 @@ class SpliceSiteFeatures(keras.layers.Layer):
 
     def call(self, inputs):
         bases = inputs[..., :4]
-        present = ops.cast(ops.any(ops.not_equal(inputs, 0), axis=-1), bases.dtype)
+        present = _present(inputs)
         pyrimidine = (bases[..., 1] + bases[..., 3]) * present
         length = ops.sum(present, axis=1, keepdims=True)
         positions = ops.expand_dims(ops.cast(ops.arange(ops.shape(inputs)[1]), bases.dtype), 0)
