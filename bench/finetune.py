@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Gain of fine-tuning (mt-train --init-model) over training from scratch on a small new-species set.
+"""Gain of fine-tuning (mt-train --init-model) over training from scratch on a small new-species set,
+as a learning curve over the size of that set.
 
 New species: Drosophila (mirtronDB precursors of D. melanogaster, D. pseudoobscura and D. simulans,
 unique sequences). ../shared/data holds no canonical Drosophila hairpins, so the negatives are human
@@ -9,17 +10,20 @@ positive class. Said plainly: a model trained from scratch on this set may also 
 sequence composition, which the test cannot tell apart from mirtron features.
 
 Starting model: bench/out/cross_species_human.keras (human mirtronDB vs human canonical, trained by
-bench/cross_species.py; run that first). Each of 3 repeats (seeds 1-3) draws 40% of the Drosophila
-mirtrons and 100 of the held-out canonical miRNAs as the small training set; the rest is the test
-set. On the same small set, with mt-train's own 15% validation split for early stopping and the
-threshold (at most 30 epochs, patience 5):
-  scratch     mt-train (default architecture, learning rate 2e-3)
-  fine-tuned  mt-train --init-model cross_species_human.keras --learning-rate 5e-4
-  zero-shot   the starting model as is, at its own threshold
-  k-mer LR    logistic regression on 1-3-mers + end dinucleotides (bench/accuracy.py)
+bench/cross_species.py; run that first). Each repeat (seeds 1..--repeats) draws 40% of the
+Drosophila mirtrons and 100 of the held-out canonical miRNAs as a training pool; the rest is that
+repeat's test set, the same for every training size. The training sets are nested: the first
+--sizes mirtrons of the pool with 2.5 times as many canonical hairpins. On each training set, with
+mt-train's own 15% validation split for early stopping and the threshold (at most 30 epochs,
+patience 5):
+  scratch      mt-train (default architecture, learning rate 2e-3)
+  fine-tuned   mt-train --init-model cross_species_human.keras --learning-rate 5e-4
+  zero-shot    the starting model as is, at its own threshold (does not depend on the size)
+  k-mer LR     logistic regression on 1-3-mers + end dinucleotides (bench/accuracy.py)
 
-Usage: python bench/finetune.py [--threads 2] [--repeats 3]
-Writes bench/out/finetune.json and prints a Markdown table (mean and standard deviation over repeats).
+Usage: python bench/finetune.py [--threads 2] [--repeats 5] [--sizes 10 20 40]
+Writes bench/out/finetune.json and prints a Markdown table per size (mean and standard deviation
+over repeats) and the per-repeat AUROC differences from scratch.
 """
 from __future__ import annotations
 
@@ -42,6 +46,8 @@ from accuracy import baseline_scores, kmer_features  # noqa: E402
 DROSOPHILA = ("d. melanogaster", "d. pseudoobscura", "d. simulans")
 TRAIN_SHARE = 0.4
 TRAIN_NEGATIVES = 100
+NEGATIVES_PER_POSITIVE = 2.5
+SIZES = (10, 20, 40)
 EPOCHS = 30
 PATIENCE = 5
 METRICS = ("auc", "aupr", "f1", "mcc", "sensitivity", "specificity")
@@ -70,14 +76,56 @@ def draw(positives, negatives, seed: int):
             [positives[i] for i in order_p[cut:]], [negatives[i] for i in order_n[TRAIN_NEGATIVES:]])
 
 
+TRAINED = (("scratch", []),
+           ("fine-tuned", ["--init-model", str(cross_species.HUMAN_MODEL), "--learning-rate", "5e-4"]))
+
+
+def train_and_score(train_p, train_n, test_sequences, labels, seed: int, threads: int) -> tuple[dict, dict]:
+    """Metrics on the test set and epochs run of each :data:`TRAINED` method, trained on one small set."""
+    from mirtron_tools.cli import train
+    from mirtron_tools.metrics import evaluate
+
+    results, epochs = {}, {}
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        positive = build.encode_fasta(build.write_fasta(folder / "pos.fa", train_p), threads)
+        negative = build.encode_fasta(build.write_fasta(folder / "neg.fa", train_n), threads)
+        common = ["--positive", str(positive), "--negative", str(negative), "--seed", str(seed),
+                  "--epochs", str(EPOCHS), "--patience", str(PATIENCE), "--threads", str(threads), "-q",
+                  "--metrics", str(folder / "m.tsv"), "--plots", str(folder / "c.png")]
+        for method, extra in TRAINED:
+            output = folder / "model.keras"
+            if train.main([*common, "-o", str(output), *extra]) != 0:
+                raise SystemExit(f"mt-train failed ({method})")
+            score, threshold, manifest = cross_species.lstm_scorer(output, threads)
+            results[method] = evaluate(labels, score(test_sequences), threshold)
+            epochs[method] = manifest["training"]["epochs_run"]
+    return results, epochs
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Mean and standard deviation over repeats, per size and method; AUROC gains over scratch."""
+    summary = {}
+    for size in sorted({run["size"] for run in runs}):
+        chosen = [run for run in runs if run["size"] == size]
+        summary[size] = {method: {metric: [float(np.mean([r["methods"][method][metric] for r in chosen])),
+                                           float(np.std([r["methods"][method][metric] for r in chosen]))]
+                                  for metric in METRICS} for method in chosen[0]["methods"]}
+        for method in chosen[0]["methods"]:
+            gains = [r["methods"][method]["auc"] - r["methods"]["scratch"]["auc"] for r in chosen]
+            summary[size][method]["auc_gain_over_scratch"] = [round(g, 4) for g in gains]
+    return summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES),
+                        help="numbers of Drosophila mirtrons to train on (at most 40%% of them)")
     args = parser.parse_args()
     if not cross_species.HUMAN_MODEL.exists():
         raise SystemExit(f"{cross_species.HUMAN_MODEL} is missing: run bench/cross_species.py first")
-    from mirtron_tools.cli import train
     from mirtron_tools.cli.common import load_tensorflow
     from mirtron_tools.metrics import evaluate
 
@@ -87,47 +135,37 @@ def main() -> None:
     zero_shot, zero_threshold, _ = cross_species.lstm_scorer(cross_species.HUMAN_MODEL, args.threads)
     runs = []
     for repeat in range(1, args.repeats + 1):
-        train_p, train_n, test_p, test_n = draw(positives, negatives, repeat)
+        pool_p, pool_n, test_p, test_n = draw(positives, negatives, repeat)
         test_sequences = [s for _, s in test_p + test_n]
         labels = np.r_[np.ones(len(test_p), dtype=int), np.zeros(len(test_n), dtype=int)]
-        run = {"seed": repeat, "n_train": [len(train_p), len(train_n)], "n_test": [len(test_p), len(test_n)],
-               "methods": {}, "epochs_run": {}}
-        with tempfile.TemporaryDirectory() as folder:
-            folder = Path(folder)
-            positive = build.encode_fasta(build.write_fasta(folder / "pos.fa", train_p), args.threads)
-            negative = build.encode_fasta(build.write_fasta(folder / "neg.fa", train_n), args.threads)
-            common = ["--positive", str(positive), "--negative", str(negative), "--seed", str(repeat),
-                      "--epochs", str(EPOCHS), "--patience", str(PATIENCE), "--threads", str(args.threads), "-q",
-                      "--metrics", str(folder / "m.tsv"), "--plots", str(folder / "c.png")]
-            for method, extra in (("scratch", []),
-                                  ("fine-tuned", ["--init-model", str(cross_species.HUMAN_MODEL),
-                                                  "--learning-rate", "5e-4"])):
-                output = folder / f"{method}.keras"
-                if train.main([*common, "-o", str(output), *extra]) != 0:
-                    raise SystemExit(f"mt-train failed ({method})")
-                score, threshold, manifest = cross_species.lstm_scorer(output, args.threads)
-                run["methods"][method] = evaluate(labels, score(test_sequences), threshold)
-                run["epochs_run"][method] = manifest["training"]["epochs_run"]
-        run["methods"]["zero-shot"] = evaluate(labels, zero_shot(test_sequences), zero_threshold)
-        train_sequences = [s for _, s in train_p + train_n]
-        train_labels = np.r_[np.ones(len(train_p), dtype=int), np.zeros(len(train_n), dtype=int)]
-        kmer, kmer_threshold = baseline_scores(np.array([kmer_features(s) for s in train_sequences]), train_labels,
-                                               np.array([kmer_features(s) for s in test_sequences]), repeat)
-        run["methods"]["k-mer LR"] = evaluate(labels, kmer, kmer_threshold)
-        runs.append(run)
-        print(f"repeat {repeat}: " + ", ".join(f"{m} AUROC {v['auc']:.3f} F1 {v['f1']:.3f}"
-                                               for m, v in run["methods"].items()), flush=True)
-    summary = {method: {metric: [float(np.mean([r["methods"][method][metric] for r in runs])),
-                                 float(np.std([r["methods"][method][metric] for r in runs]))]
-                        for metric in METRICS} for method in runs[0]["methods"]}
+        zero = evaluate(labels, zero_shot(test_sequences), zero_threshold)
+        test_kmers = np.array([kmer_features(s) for s in test_sequences])
+        for size in args.sizes:
+            if size > len(pool_p):
+                raise SystemExit(f"--sizes {size}: the training pool has {len(pool_p)} mirtrons")
+            train_p, train_n = pool_p[:size], pool_n[:int(round(NEGATIVES_PER_POSITIVE * size))]
+            results, epochs = train_and_score(train_p, train_n, test_sequences, labels, repeat, args.threads)
+            train_labels = np.r_[np.ones(len(train_p), dtype=int), np.zeros(len(train_n), dtype=int)]
+            kmer, kmer_threshold = baseline_scores(np.array([kmer_features(s) for _, s in train_p + train_n]),
+                                                   train_labels, test_kmers, repeat)
+            results.update({"zero-shot": zero, "k-mer LR": evaluate(labels, kmer, kmer_threshold)})
+            runs.append({"seed": repeat, "size": size, "n_train": [len(train_p), len(train_n)],
+                         "n_test": [len(test_p), len(test_n)], "methods": results, "epochs_run": epochs})
+            print(f"repeat {repeat}, {size} mirtrons: " + ", ".join(
+                f"{m} AUROC {v['auc']:.3f} F1 {v['f1']:.3f}" for m, v in results.items()), flush=True)
+    summary = summarise(runs)
     result = {"positives": len(positives), "negatives": len(negatives), "runs": runs, "summary": summary,
               "seconds": round(time.time() - started, 1)}
     (cross_species.OUT / "finetune.json").write_text(json.dumps(result, indent=2))
-    lines = [f"| method | " + " | ".join(m.upper() if len(m) <= 4 else m for m in METRICS) + " |",
-             "|---" * (1 + len(METRICS)) + "|"]
-    for method, values in summary.items():
-        lines.append(f"| {method} | " + " | ".join(f"{values[m][0]:.3f} ± {values[m][1]:.3f}" for m in METRICS) + " |")
-    print("\n".join(lines))
+    for size, methods in summary.items():
+        print(f"\n{size} Drosophila mirtrons + {int(round(NEGATIVES_PER_POSITIVE * size))} canonical in training:\n")
+        print("| method | " + " | ".join(m.upper() if len(m) <= 4 else m for m in METRICS)
+              + " | AUROC minus scratch, per repeat |")
+        print("|---" * (2 + len(METRICS)) + "|")
+        for method, values in methods.items():
+            gains = " ".join(f"{g:+.3f}" for g in values["auc_gain_over_scratch"])
+            print(f"| {method} | " + " | ".join(f"{values[m][0]:.3f} ± {values[m][1]:.3f}" for m in METRICS)
+                  + f" | {gains} |")
     print({key: value for key, value in result.items() if key not in ("runs", "summary")})
 
 
