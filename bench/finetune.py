@@ -76,6 +76,11 @@ def draw(positives, negatives, seed: int):
             [positives[i] for i in order_p[cut:]], [negatives[i] for i in order_n[TRAIN_NEGATIVES:]])
 
 
+def negatives_for(size: int) -> int:
+    """How many canonical hairpins join ``size`` fly mirtrons in a training set."""
+    return int(round(NEGATIVES_PER_POSITIVE * size))
+
+
 TRAINED = (("scratch", []),
            ("fine-tuned", ["--init-model", str(cross_species.HUMAN_MODEL), "--learning-rate", "5e-4"]))
 
@@ -143,7 +148,7 @@ def main() -> None:
         for size in args.sizes:
             if size > len(pool_p):
                 raise SystemExit(f"--sizes {size}: the training pool has {len(pool_p)} mirtrons")
-            train_p, train_n = pool_p[:size], pool_n[:int(round(NEGATIVES_PER_POSITIVE * size))]
+            train_p, train_n = pool_p[:size], pool_n[:negatives_for(size)]
             results, epochs = train_and_score(train_p, train_n, test_sequences, labels, repeat, args.threads)
             train_labels = np.r_[np.ones(len(train_p), dtype=int), np.zeros(len(train_n), dtype=int)]
             kmer, kmer_threshold = baseline_scores(np.array([kmer_features(s) for _, s in train_p + train_n]),
@@ -158,7 +163,7 @@ def main() -> None:
               "seconds": round(time.time() - started, 1)}
     (cross_species.OUT / "finetune.json").write_text(json.dumps(result, indent=2))
     for size, methods in summary.items():
-        print(f"\n{size} Drosophila mirtrons + {int(round(NEGATIVES_PER_POSITIVE * size))} canonical in training:\n")
+        print(f"\n{size} Drosophila mirtrons + {negatives_for(size)} canonical in training:\n")
         print("| method | " + " | ".join(m.upper() if len(m) <= 4 else m for m in METRICS)
               + " | AUROC minus scratch, per repeat |")
         print("|---" * (2 + len(METRICS)) + "|")
