@@ -25,3 +25,23 @@ class FormatVersionError(InputError):
 
 class ModelError(MirtronError):
     """A model file cannot be used: corrupt, wrong task, missing manifest, wrong inputs."""
+
+
+class OutputError(MirtronError):
+    """An output cannot be written: its folder is missing, it is an input or another output of the
+    run, or the disk is full. The message names the output (or "standard output")."""
+
+    def __init__(self, target: str, problem: str):
+        self.target = str(target)
+        self.problem = problem
+        super().__init__(f"{self.target}: {problem}")
+
+
+class Interrupted(BaseException):
+    """SIGTERM (or SIGHUP) arrived: unwinds like KeyboardInterrupt, so temporary files are removed.
+
+    A BaseException, so that no ``except Exception`` on the way swallows it."""
+
+    def __init__(self, signal_number: int):
+        self.signal_number = signal_number
+        super().__init__(f"signal {signal_number}")

@@ -178,7 +178,7 @@ def execute(args: argparse.Namespace) -> int:
                                mutagenesis_importance, mutagenesis_rows, prediction_groups, saturation_mutagenesis)
     from ..coverage import check_coverage_for_model, check_coverage_ids, coverage_channels
     from ..errors import InputError, ModelError
-    from ..io.atomic import atomic_text, check_writable
+    from ..io.atomic import atomic_outputs, atomic_text, check_outputs
     from ..io.coverage import read_coverage_files
     from ..io.fasta import HairpinStats
     from ..io.model import read_manifest, resolve_model
@@ -188,9 +188,9 @@ def execute(args: argparse.Namespace) -> int:
     # Every check that can fail on the inputs runs before the model is loaded and work starts.
     predictions_path = args.predictions or sidecar(args.output, "predictions")
     aggregate_path = args.aggregate or sidecar(args.output, "aggregate")
-    for path in (args.output, predictions_path, aggregate_path):
-        if path:
-            check_writable(path)
+    check_outputs({"-o": args.output, "--predictions": predictions_path, "--aggregate": aggregate_path},
+                  [args.input, args.labels, *args.coverage,
+                   args.model if args.model and os.path.isfile(args.model) else None])
     create_plots = check_plot_folder(args.plots) if args.plots else False
     model_path = resolve_model(args.model)
     manifest = read_manifest(model_path)
@@ -245,9 +245,10 @@ def execute(args: argparse.Namespace) -> int:
     plot_folder = Path(args.plots) if args.plots else None
     try:
         with contextlib.ExitStack() as outputs:
-            table = outputs.enter_context(atomic_text(args.output))
+            group = outputs.enter_context(atomic_outputs())  # every output renamed at the end, or none
+            table = outputs.enter_context(atomic_text(args.output, group))
             table.write("\t".join(header) + "\n")
-            predictions = outputs.enter_context(atomic_text(predictions_path)) if predictions_path else None
+            predictions = outputs.enter_context(atomic_text(predictions_path, group)) if predictions_path else None
             if predictions:
                 predictions.write("id\tlength\tprobability\tcall\n")
             for chunk in _chunks(args, stats, wanted):
@@ -295,13 +296,13 @@ def execute(args: argparse.Namespace) -> int:
                 raise InputError(args.labels, "none of the labelled ids is in the input")
             progress.close()
             if aggregate_path:
-                aggregate = outputs.enter_context(atomic_text(aggregate_path))
+                aggregate = outputs.enter_context(atomic_text(aggregate_path, group))
                 aggregate.write("\t".join(EndProfile.HEADER) + "\n")
                 aggregate.writelines("\t".join(fields) + "\n" for fields in profile.rows())
             if plot_folder is not None:
                 if create_plots:
                     plot_folder.mkdir()
-                _draw(outputs, plot_folder, args, profile, drawn if wanted is not None else top.items(),
+                _draw(group, plot_folder, args, profile, drawn if wanted is not None else top.items(),
                       extra_names, model_path.name, analysed)
     except BaseException:
         if create_plots and plot_folder.is_dir() and not any(plot_folder.iterdir()):
@@ -313,10 +314,9 @@ def execute(args: argparse.Namespace) -> int:
     return 0
 
 
-def _draw(outputs: contextlib.ExitStack, folder: Path, args, profile, items, extra_names: list[str],
+def _draw(group, folder: Path, args, profile, items, extra_names: list[str],
           model_name: str, count: int) -> None:
     """Draw the aggregate and per-hairpin figures into temporary files renamed when all succeeded."""
-    from ..io.atomic import atomic_path
     from ..plots import attribution_figure, end_profile_figure, save_figure
 
     extension = args.format
@@ -325,7 +325,7 @@ def _draw(outputs: contextlib.ExitStack, folder: Path, args, profile, items, ext
     what = "attention" if args.method == "attention" else "mutagenesis importance"
     figure = end_profile_figure(profile, args.method,
                                 title=f"mean {what} by distance from the ends: {count} hairpins, {model_name}")
-    save_figure(figure, outputs.enter_context(atomic_path(folder / aggregate_name, suffix=f".{extension}")))
+    save_figure(figure, group.path(folder / aggregate_name, suffix=f".{extension}"))
     for identifier, sequence, structure, scores, probability, call, deltas, track in items:
         tracks = None
         if track is not None:  # per-position tracks only; the flank means are one value per hairpin
@@ -334,7 +334,7 @@ def _draw(outputs: contextlib.ExitStack, folder: Path, args, profile, items, ext
         figure = attribution_figure(identifier, sequence, structure, scores, probability, call, args.method,
                                     deltas, tracks)
         path = folder / figure_name(identifier, args.method, taken, extension)
-        save_figure(figure, outputs.enter_context(atomic_path(path, suffix=f".{extension}")))
+        save_figure(figure, group.path(path, suffix=f".{extension}"))
     logger.info("drew %d figure(s) in %s", len(taken), folder)
 
 

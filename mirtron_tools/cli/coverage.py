@@ -79,14 +79,15 @@ def execute(args: argparse.Namespace) -> int:
     from ..coordinates import regions_of
     from ..coverage import CoverageSet, summary_row
     from ..errors import InputError
-    from ..io.atomic import check_writable
+    from ..io.atomic import atomic_outputs, check_outputs
     from ..io.bam import ReadFilter, collect_coverage, prepare_alignments, read_contig_aliases
     from ..io.coverage import summary_path, write_coverage, write_summary
     from ..io.encoded import read_encoded
 
     table = args.table or summary_path(args.output)
-    check_writable(args.output)
-    check_writable(table)
+    check_outputs({"-o": args.output, "--table": table},
+                  [args.encoded, *args.alignments, args.genome,
+                   *(value for value in args.contig_alias if "=" not in value)])
     if args.min_read_length > args.max_read_length:
         raise InputError("mt-coverage", f"--min-read-length {args.min_read_length} is above "
                          f"--max-read-length {args.max_read_length}")
@@ -111,12 +112,14 @@ def execute(args: argparse.Namespace) -> int:
                            counts=[tracks for tracks, _ in results],
                            library_sizes=[inputs.library_size] * len(encoded), settings=settings)
     coordinates = {f"annotation_{key}": encoded.annotations[key] for key in ("contig", "start", "end", "strand")}
-    write_coverage(args.output, coverage, coordinates)
-    write_summary(table, (summary_row(identifier, region, summary)
-                          for identifier, region, (_, summary) in zip(encoded.ids, regions, results)),
-                  comments=[f"mt-coverage of {Path(args.encoded).name}: {len(args.alignments)} alignment file(s), "
-                            f"{inputs.library_size} mapped reads, flank {args.flank} nt, "
-                            f"reads {args.min_read_length}-{args.max_read_length} nt, MAPQ >= {args.min_mapq}"])
+    with atomic_outputs() as group:  # both outputs, or neither
+        write_coverage(args.output, coverage, coordinates, group)
+        write_summary(table, (summary_row(identifier, region, summary)
+                              for identifier, region, (_, summary) in zip(encoded.ids, regions, results)),
+                      comments=[f"mt-coverage of {Path(args.encoded).name}: {len(args.alignments)} alignment "
+                                f"file(s), {inputs.library_size} mapped reads, flank {args.flank} nt, reads "
+                                f"{args.min_read_length}-{args.max_read_length} nt, MAPQ >= {args.min_mapq}"],
+                      group=group)
     with_reads = sum(1 for _, summary in results if summary.total_reads)
     logger.info("wrote %s and %s: %d of %d candidates have reads on the hairpin", args.output, table, with_reads,
                 len(encoded))

@@ -60,12 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def execute(args: argparse.Namespace) -> int:
     from ..encoding import encode_sequences
-    from ..io.atomic import check_writable
+    from ..io.atomic import check_outputs
     from ..io.encoded import sidecar_path, write_encoded
-    from ..io.fasta import HairpinStats, iter_hairpins
+    from ..io.fasta import HairpinStats
 
-    check_writable(args.output)
-    check_writable(args.table or sidecar_path(args.output))
+    check_outputs({"-o": args.output, "--table": args.table or sidecar_path(args.output)},
+                  [args.input, args.genome, getattr(args, "annotation", None)])
     if args.annotation:
         from .scan import execute_scan
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import logging
+import os
 from pathlib import Path
 from typing import Sequence
 
@@ -141,9 +142,11 @@ def load_training_data(args: argparse.Namespace):
                            len(dropped), ", ".join(dropped[:5]) + (" ..." if len(dropped) > 5 else ""))
         sources = {"positive": [Path(path).name for path in args.positive],
                    "negative": [Path(path).name for path in args.negative]}
-    for value, name in ((1, "positive"), (0, "negative")):
-        if int((labels == value).sum()) < 2:
-            raise InputError(args.encoded or "mt-train", f"need at least 2 {name} hairpins to train")
+    for value, name, files in ((1, "positive", args.positive), (0, "negative", args.negative)):
+        found = int((labels == value).sum())
+        if found < 2:
+            source = f"{args.encoded} with {args.labels}" if args.encoded else " ".join(files)
+            raise InputError(source, f"need at least 2 {name} hairpins to train, found {found}")
     return encoded, labels, sources
 
 
@@ -186,12 +189,13 @@ def execute(args: argparse.Namespace) -> int:
 
     from ..encoding import model_channels, uses_energy
     from ..errors import InputError
-    from ..io.atomic import atomic_path, check_writable
+    from ..io.atomic import atomic_outputs, check_outputs
     from ..io.tsv import write_table
 
     model_path, metrics_path, plot_path = _outputs(args)
-    for path in (model_path, metrics_path, plot_path):
-        check_writable(path)
+    check_outputs({"-o": model_path, "--metrics": metrics_path, "--plots": plot_path},
+                  [*args.positive, *args.negative, args.encoded, args.labels, *args.coverage,
+                   args.init_model if args.init_model and os.path.isfile(args.init_model) else None])
     if args.folds and args.folds < 2:
         raise InputError("mt-train", "--folds needs K >= 2")
     if not 0 <= args.kmer_weight <= 1:
@@ -316,12 +320,11 @@ def execute(args: argparse.Namespace) -> int:
     }
     # All three outputs appear together or not at all: each is written to a temporary file and
     # the renames happen only after the last one was written.
-    with atomic_path(model_path, suffix=".keras") as model_temporary, \
-            atomic_path(metrics_path, suffix=".tsv") as metrics_temporary, \
-            atomic_path(plot_path, suffix=".png") as plot_temporary:
-        save_model(result.model, model_temporary, manifest)
-        write_table(metrics_temporary, ["split", "fold", "n", "threshold", *metric_functions.METRIC_NAMES], rows)
-        save_figure(curves_figure(curves, title=f"mt-train: {model_path.name}"), plot_temporary)
+    with atomic_outputs() as group:
+        save_model(result.model, group.path(model_path, suffix=".keras"), manifest)
+        write_table(metrics_path, ["split", "fold", "n", "threshold", *metric_functions.METRIC_NAMES], rows,
+                    group=group)
+        save_figure(curves_figure(curves, title=f"mt-train: {model_path.name}"), group.path(plot_path, suffix=".png"))
     logger.info("wrote %s, %s and %s", model_path, metrics_path, plot_path)
     return 0
 

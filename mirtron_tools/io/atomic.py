@@ -1,58 +1,197 @@
-"""Write outputs to a temporary file beside the target and rename it into place at the end.
+"""Outputs: checked up front, written to temporary files beside their targets, renamed at the end.
 
-A failed or interrupted run therefore never leaves a half-written file that looks finished.
+A failed or interrupted run therefore never leaves a half-written file that looks finished, and a
+run with several outputs leaves all of them or none (:func:`atomic_outputs`). :func:`check_outputs`
+is the one output guard of every command: it runs before any work starts.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterable, Iterator, Mapping
 
-from ..errors import InputError
+from ..errors import OutputError
 
+StandardOutput = "standard output"
+#: errno values that say the output, not an input, is at fault.
+WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS})
 
-def check_writable(path: str | os.PathLike) -> None:
-    """Fail early (before long work) when the folder of ``path`` cannot be written."""
-    if str(path) == "-":
-        return
-    folder = Path(path).resolve().parent
-    if not folder.is_dir():
-        raise InputError(str(path), f"output folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise InputError(str(path), f"output folder {folder} is not writable")
+PathLike = str | os.PathLike
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path in the same folder; rename it to ``path`` on success."""
-    target = Path(path)
-    check_writable(target)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.resolve().parent
-    )
-    os.close(handle)
-    temporary_path = Path(temporary)
+def _is_special(path: Path) -> bool:
+    """A device, FIFO or socket (``-o /dev/null``): written in place, there is nothing to rename."""
     try:
-        yield temporary_path
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def check_writable(path: PathLike) -> None:
+    """Fail early (before long work) when ``path`` is a folder or its folder cannot be written."""
+    name = str(path)
+    if name == "-":
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise OutputError(name, "is a folder; give a file name for this output")
+    if _is_special(target):
+        return
+    folder = target.resolve().parent
+    if not folder.is_dir():
+        raise OutputError(name, f"output folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(name, f"output folder {folder} is not writable")
+
+
+def _same_file(first: str, second: str) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist (yet)
+        return os.path.realpath(first) == os.path.realpath(second)
+
+
+def check_outputs(outputs: Mapping[str, PathLike | None], inputs: Iterable[PathLike | None] = ()) -> None:
+    """The output guard: every output writable, none an input of the run, no two on one path.
+
+    ``outputs`` maps the option that names an output (``-o``, ``--table``, ...) to its path
+    (None: not written this run; ``-``: standard output). ``inputs`` are every file the run reads
+    (None and ``-`` are skipped). Raises :class:`OutputError` naming the output and the clash.
+    """
+    given = [(option, str(path)) for option, path in outputs.items() if path is not None and str(path) != ""]
+    sources = [str(path) for path in inputs if path is not None and str(path) not in ("", "-")]
+    for option, path in given:
+        if path == "-":
+            continue
+        check_writable(path)
+        if _is_special(Path(path)):
+            continue
+        for source in sources:
+            if _same_file(path, source):
+                raise OutputError(path, f"output ({option}) is also an input of this run ({source}); it would be "
+                                  "overwritten: choose another output name")
+    for number, (option, path) in enumerate(given):
+        for other_option, other in given[number + 1:]:
+            if path == "-" and other == "-" or path != "-" and other != "-" and _same_file(path, other) \
+                    and not _is_special(Path(path)):
+                where = "standard output" if path == "-" else "one path"
+                raise OutputError(path if path != "-" else StandardOutput,
+                                  f"{option} and {other_option} name {where}; each output needs its own file")
+
+
+def _write_error(error: OSError, targets: list[str]) -> OutputError | None:
+    """An OSError while writing as an OutputError naming the output, when the output is at fault."""
+    if error.errno not in WRITE_ERRORS:
+        return None
+    return OutputError(" or ".join(targets), f"cannot write: {error.strerror or error}")
+
+
+class AtomicOutputs:
+    """Temporary files for several outputs; see :func:`atomic_outputs`."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[Path, Path | None]] = []  # (target, temporary or None when written in place)
+
+    def path(self, target: PathLike, suffix: str = "") -> Path:
+        """A temporary path beside ``target``, renamed to it when the whole group succeeded."""
+        target_path = Path(target)
+        check_writable(target_path)
+        if _is_special(target_path):
+            self.pending.append((target_path, None))
+            return target_path
+        handle, temporary = tempfile.mkstemp(prefix=f".{target_path.name}.", suffix=suffix or ".tmp",
+                                             dir=target_path.resolve().parent)
+        os.close(handle)
+        self.pending.append((target_path, Path(temporary)))
+        return Path(temporary)
+
+    @property
+    def targets(self) -> list[str]:
+        return [str(target) for target, _ in self.pending]
+
+    def commit(self) -> None:
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(temporary_path, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual mode
-        os.replace(temporary_path, target)
-    finally:
-        if temporary_path.exists():
-            temporary_path.unlink()
+        for target, temporary in self.pending:
+            if temporary is not None:
+                os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual mode
+        for target, temporary in self.pending:
+            if temporary is not None:
+                os.replace(temporary, target)
+
+    def discard(self) -> None:
+        for _, temporary in self.pending:
+            if temporary is not None:
+                with contextlib.suppress(OSError):
+                    temporary.unlink()
 
 
 @contextlib.contextmanager
-def atomic_text(path: str | os.PathLike) -> Iterator[IO[str]]:
-    """Open a text output; ``-`` is standard output (written as it comes)."""
-    if str(path) == "-":
+def atomic_outputs() -> Iterator[AtomicOutputs]:
+    """Several outputs that appear together or not at all.
+
+    ``group.path(target)`` gives a temporary file for each output; when the block ends without an
+    exception every temporary file is renamed to its target, otherwise all of them are removed
+    (also on Ctrl-C and SIGTERM, which unwind as exceptions). A write that fails because the disk
+    is full or a file is too large becomes an OutputError naming the output.
+    """
+    group = AtomicOutputs()
+    try:
+        yield group
+        group.commit()
+    except OSError as error:
+        raised = _write_error(error, group.targets)
+        if raised is None:
+            raise
+        raise raised from None
+    finally:
+        group.discard()
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path in the same folder; rename it to ``path`` on success."""
+    with atomic_outputs() as group:
+        yield group.path(path, suffix)
+
+
+@contextlib.contextmanager
+def standard_output() -> Iterator[IO[str]]:
+    """Standard output as a data stream; a full disk or closed descriptor names 'standard output'."""
+    if sys.stdout is None:
+        raise OutputError(StandardOutput, "is closed")
+    try:
         yield sys.stdout
         sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raised = _write_error(error, [StandardOutput]) or (
+            OutputError(StandardOutput, f"cannot write: {error.strerror or error}")
+            if error.errno in (errno.EBADF, errno.EPIPE) else None)
+        if raised is None:
+            raise
+        raise raised from None
+
+
+@contextlib.contextmanager
+def atomic_text(path: PathLike, group: AtomicOutputs | None = None) -> Iterator[IO[str]]:
+    """Open a text output; ``-`` is standard output (written as it comes).
+
+    With ``group`` the file is one of a group's outputs (renamed with the others)."""
+    if str(path) == "-":
+        with standard_output() as stream:
+            yield stream
         return
-    with atomic_path(path) as temporary:
+    with contextlib.ExitStack() as stack:
+        if group is None:
+            group = stack.enter_context(atomic_outputs())
+        temporary = group.path(path)
         with open(temporary, "w", encoding="utf-8", newline="\n") as stream:
             yield stream

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..coverage import COVERAGE_FORMAT_VERSION, COVERAGE_KIND, SUMMARY_HEADER, CoverageSet, merge_coverage
+from .atomic import AtomicOutputs
 from .npz import read_arrays, write_arrays
 from .tsv import write_table
 
@@ -18,9 +19,12 @@ def summary_path(npz_path: str | os.PathLike) -> Path:
     return path.with_suffix(".tsv") if path.suffix == ".npz" else Path(f"{path}.tsv")
 
 
-def write_coverage(path: str | os.PathLike, coverage: CoverageSet, extra: dict | None = None) -> None:
-    """Write the coverage NPZ (raw counts, log1p CPM, settings); ``extra`` adds arrays (e.g. coordinates)."""
-    write_arrays(path, COVERAGE_KIND, COVERAGE_FORMAT_VERSION, {**coverage.to_arrays(), **(extra or {})})
+def write_coverage(path: str | os.PathLike, coverage: CoverageSet, extra: dict | None = None,
+                   group: AtomicOutputs | None = None) -> None:
+    """Write the coverage NPZ (raw counts, log1p CPM, settings); ``extra`` adds arrays (e.g. coordinates).
+
+    With ``group`` the NPZ is renamed together with the group's other outputs."""
+    write_arrays(path, COVERAGE_KIND, COVERAGE_FORMAT_VERSION, {**coverage.to_arrays(), **(extra or {})}, group)
 
 
 def read_coverage(path: str | os.PathLike) -> CoverageSet:
@@ -34,5 +38,6 @@ def read_coverage_files(paths: Sequence[str | os.PathLike]) -> CoverageSet:
     return merge_coverage([(str(path), read_coverage(path)) for path in paths])
 
 
-def write_summary(path: str | os.PathLike, rows, comments: Sequence[str] = ()) -> None:
-    write_table(path, SUMMARY_HEADER, rows, comments)
+def write_summary(path: str | os.PathLike, rows, comments: Sequence[str] = (),
+                  group: AtomicOutputs | None = None) -> None:
+    write_table(path, SUMMARY_HEADER, rows, comments, group)

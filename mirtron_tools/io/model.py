@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+import zlib
 from importlib import resources
 from pathlib import Path
 
@@ -51,8 +52,11 @@ def read_manifest(path: str | os.PathLike) -> dict:
             if MANIFEST_MEMBER not in archive.namelist():
                 raise ModelError(f"{name}: model has no mirtron_tools manifest (was it saved by mt-train?)")
             manifest = json.loads(archive.read(MANIFEST_MEMBER))
-    except (zipfile.BadZipFile, json.JSONDecodeError, OSError) as error:
+            network_channels = _network_channels(archive)
+    except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError, OSError, EOFError, zlib.error) as error:
         raise ModelError(f"{name}: corrupt model file ({error})") from None
+    if not isinstance(manifest, dict):
+        raise ModelError(f"{name}: manifest is not a {MODEL_FORMAT} manifest (not a JSON object)")
     if manifest.get("format") != MODEL_FORMAT:
         raise ModelError(f"{name}: manifest is not a {MODEL_FORMAT} manifest")
     version = manifest.get("format_version")
@@ -61,7 +65,65 @@ def read_manifest(path: str | os.PathLike) -> dict:
             name, f"model format version {version}, this mirtron_tools reads version {MODEL_FORMAT_VERSION}"
             + (" (upgrade mirtron_tools)" if isinstance(version, int) and version > MODEL_FORMAT_VERSION
                else " (retrain the model with this version)"))
+    check_manifest(manifest, name, network_channels)
     return manifest
+
+
+def _whole_number(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_manifest(manifest: dict, name: str, network_channels: int | None = None) -> None:
+    """The fields mt-predict, mt-attend and mt-train --init-model rely on, checked before TensorFlow loads.
+
+    ``threshold`` a number in [0, 1]; ``encoding_format_version`` the version this package encodes;
+    ``channels`` the encoding's channels (then optional ones), as many as the network's input has
+    (``network_channels``, read from the Keras config; None skips that check); ``max_length`` a
+    positive whole number; a ``coverage`` record with its channel names when present.
+    """
+    from ..encoding import CHANNELS, ENCODING_FORMAT_VERSION
+
+    threshold = manifest.get("threshold")
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not 0.0 <= threshold <= 1.0:
+        shown = "missing" if threshold is None else repr(threshold)
+        raise ModelError(f"{name}: manifest threshold is {shown}, expected a number between 0 and 1 "
+                         "(re-create the model with mt-train)")
+    version = manifest.get("encoding_format_version")
+    if not _whole_number(version):
+        raise ModelError(f"{name}: manifest encoding_format_version is {version!r}, expected a whole number")
+    if version != ENCODING_FORMAT_VERSION:
+        raise FormatVersionError(
+            name, f"model was trained on encoding format version {version}, this mirtron_tools encodes version "
+            f"{ENCODING_FORMAT_VERSION}" + (" (upgrade mirtron_tools)" if version > ENCODING_FORMAT_VERSION
+                                            else " (retrain the model with this version)"))
+    channels = manifest.get("channels")
+    if (not isinstance(channels, list) or not all(isinstance(channel, str) for channel in channels)
+            or channels[:len(CHANNELS)] != list(CHANNELS)):
+        raise ModelError(f"{name}: manifest channels {channels!r} do not start with the encoding's channels "
+                         f"({', '.join(CHANNELS)})")
+    if network_channels is not None and network_channels != len(channels):
+        raise ModelError(f"{name}: the manifest lists {len(channels)} input channels but the network reads "
+                         f"{network_channels}; the model file is inconsistent (re-create it with mt-train)")
+    max_length = manifest.get("max_length")
+    if max_length is not None and (not _whole_number(max_length) or max_length < 1):
+        raise ModelError(f"{name}: manifest max_length is {max_length!r}, expected a positive whole number")
+    coverage = manifest.get("coverage")
+    if coverage is not None and (not isinstance(coverage, dict) or not isinstance(coverage.get("channels"), list)):
+        raise ModelError(f"{name}: manifest coverage record has no list of channels")
+
+
+def _network_channels(archive: zipfile.ZipFile) -> int | None:
+    """Channels of the network's input, from the Keras ``config.json`` (None when it cannot be told)."""
+    if "config.json" not in archive.namelist():
+        return None
+    try:
+        config = json.loads(archive.read("config.json"))
+        shapes = [layer["config"].get("batch_shape") or layer["config"].get("batch_input_shape")
+                  for layer in config["config"]["layers"] if layer.get("class_name") == "InputLayer"]
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return None
+    widths = {shape[-1] for shape in shapes if isinstance(shape, list) and shape and isinstance(shape[-1], int)}
+    return widths.pop() if len(widths) == 1 else None
 
 
 def save_model(model, path: str | os.PathLike, manifest: dict) -> None:

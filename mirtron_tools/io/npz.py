@@ -3,21 +3,41 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from typing import Mapping
 
 import numpy as np
 
 from ..errors import FormatVersionError, InputError
-from .atomic import atomic_path
+from .atomic import AtomicOutputs, atomic_outputs
+
+ZIP_MAGIC = b"PK\x03\x04"
 
 
-def write_arrays(path: str | os.PathLike, kind: str, version: int, arrays: Mapping[str, np.ndarray]) -> None:
-    """Write ``arrays`` plus ``format`` and ``format_version`` keys to a compressed NPZ."""
+def write_arrays(path: str | os.PathLike, kind: str, version: int, arrays: Mapping[str, np.ndarray],
+                 group: AtomicOutputs | None = None) -> None:
+    """Write ``arrays`` plus ``format`` and ``format_version`` keys to a compressed NPZ.
+
+    With ``group`` the NPZ is one of several outputs renamed together (see ``atomic_outputs``)."""
     payload = dict(arrays)
     payload["format"] = np.array(kind)
     payload["format_version"] = np.array(version, dtype=np.int32)
-    with atomic_path(path, suffix=".npz") as temporary:
-        np.savez_compressed(temporary, **payload)
+    if group is not None:
+        with open(group.path(path, suffix=".npz"), "wb") as stream:
+            np.savez_compressed(stream, **payload)
+        return
+    with atomic_outputs() as own:
+        write_arrays(path, kind, version, arrays, own)
+
+
+def _format_version(archive, name: str, kind: str) -> int:
+    """The ``format_version`` entry as an integer, or an InputError saying what it holds instead."""
+    value = archive["format_version"]
+    if value.shape != () or value.dtype.kind not in "iu":
+        shown = repr(value.tolist())[:40]
+        raise FormatVersionError(name, f"{kind} NPZ has format_version {shown}, expected a whole number; "
+                                 "it was not written by mirtron_tools (re-create it with mt-encode)")
+    return int(value)
 
 
 def read_arrays(
@@ -27,7 +47,12 @@ def read_arrays(
     name = str(path)
     if not os.path.exists(name):
         raise InputError(name, "no such file")
+    if os.path.isdir(name):
+        raise InputError(name, "is a folder, not an NPZ file")
     if not zipfile.is_zipfile(name):
+        if _starts_like_zip(name):
+            raise InputError(name, "NPZ is truncated or corrupt (a zip archive without its directory); "
+                             "re-create or re-copy it")
         raise InputError(name, f"is not an NPZ file (expected a {kind} NPZ)")
     try:
         archive = np.load(name, allow_pickle=False)
@@ -36,10 +61,13 @@ def read_arrays(
         raise InputError(name, f"cannot read NPZ ({error})") from None
     if "format" not in keys or "format_version" not in keys:
         raise InputError(name, f"NPZ has no format header; expected a {kind} NPZ written by mirtron_tools")
-    found_kind = str(archive["format"])
-    if found_kind != kind:
-        raise InputError(name, f"NPZ holds '{found_kind}', expected '{kind}'")
-    found_version = int(archive["format_version"])
+    try:
+        found_kind = str(archive["format"])
+        if found_kind != kind:
+            raise InputError(name, f"NPZ holds '{found_kind}', expected '{kind}'")
+        found_version = _format_version(archive, name, kind)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise InputError(name, f"NPZ is corrupt or truncated ({error})") from None
     if found_version != version:
         raise FormatVersionError(
             name,
@@ -51,10 +79,19 @@ def read_arrays(
         raise InputError(name, f"{kind} NPZ lacks array(s): {', '.join(missing)}")
     try:
         return {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as error:
         raise InputError(name, f"NPZ is corrupt or truncated ({error})") from None
 
 
+def _starts_like_zip(path: str) -> bool:
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(4) == ZIP_MAGIC
+    except OSError:
+        return False
+
+
 def looks_like_npz(path: str | os.PathLike) -> bool:
-    """True when ``path`` is a zip archive (an NPZ); FASTA, plain or gzip, is not."""
-    return str(path) != "-" and os.path.isfile(path) and zipfile.is_zipfile(path)
+    """True when ``path`` is a zip archive (an NPZ), complete or truncated; FASTA, plain or gzip, is not."""
+    name = str(path)
+    return name != "-" and os.path.isfile(name) and (zipfile.is_zipfile(name) or _starts_like_zip(name))

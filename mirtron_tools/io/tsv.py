@@ -5,7 +5,7 @@ import os
 from typing import Iterable, Sequence
 
 from ..errors import InputError
-from .atomic import atomic_text
+from .atomic import AtomicOutputs, atomic_text
 from .text import read_lines
 
 POSITIVE_WORDS = {"1", "true", "yes", "positive", "pos", "mirtron", "premirna", "pre-mirna", "mirna"}
@@ -13,9 +13,11 @@ NEGATIVE_WORDS = {"0", "false", "no", "negative", "neg", "canonical", "other", "
 
 
 def write_table(path: str | os.PathLike, header: Sequence[str], rows: Iterable[Sequence[object]],
-                comments: Sequence[str] = ()) -> None:
-    """Write a TSV with ``#`` comment lines first, then the header, then rows."""
-    with atomic_text(path) as stream:
+                comments: Sequence[str] = (), group: AtomicOutputs | None = None) -> None:
+    """Write a TSV with ``#`` comment lines first, then the header, then rows.
+
+    With ``group`` the table is one of several outputs renamed together (see ``atomic_outputs``)."""
+    with atomic_text(path, group) as stream:
         for comment in comments:
             stream.write(f"# {comment}\n")
         stream.write("\t".join(header) + "\n")
