@@ -159,15 +159,20 @@ def _chunks(args: argparse.Namespace, stats) -> Iterator:
 
 
 def execute(args: argparse.Namespace) -> int:
+    import os
+
     import numpy as np
 
     from ..errors import InputError
-    from ..io.atomic import atomic_text, check_writable
+    from ..io.atomic import atomic_text, check_outputs, check_writable
     from ..io.fasta import HairpinStats
     from ..io.model import read_manifest, resolve_model
     from ..io.tsv import read_labels, write_table
     from .encode import report_stats
 
+    check_outputs({"-o": args.output, "--metrics": args.metrics},  # the output guard: before any work
+                  [args.input, args.labels, *args.coverage,
+                   args.model if args.model and os.path.isfile(args.model) else None])
     check_writable(args.output)
     output_format = args.format or ("bed" if str(args.output).lower().endswith(".bed") else "tsv")
     if output_format == "bed":
