@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .scan import add_scan_options
 
     add_scan_options(parser)
+    common.set_type(parser, "region", common.non_empty)  # --region '' would scan the whole genome
     common.add_length_limit(parser)
     common.add_threads(parser)
     return parser

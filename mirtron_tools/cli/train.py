@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="free text recorded in the manifest (what the training data are)")
     fitting = parser.add_argument_group("fitting")
     common.add_seed(fitting)
-    fitting.add_argument("--folds", type=int, default=0, metavar="K",
+    fitting.add_argument("--folds", type=_fold_count, default=0, metavar="K",
                          help="also run stratified K-fold cross-validation (K >= 2)")
     fitting.add_argument("--epochs", type=common.positive_int, default=60, help="most epochs (default: %(default)s)")
     fitting.add_argument("--patience", type=common.positive_int, default=12,
@@ -60,18 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
                               "the loss, or the AUC (keeps training while the ranking improves even if the "
                               "loss rises) (default: %(default)s)")
     fitting.add_argument("--batch-size", type=common.positive_int, default=32, help="(default: %(default)s)")
-    fitting.add_argument("--learning-rate", type=float, default=2e-3, help="Adam step size (default: %(default)s)")
-    fitting.add_argument("--validation-fraction", type=float, default=0.15,
+    fitting.add_argument("--learning-rate", type=common.positive_float, default=2e-3, help="Adam step size (default: %(default)s)")
+    fitting.add_argument("--validation-fraction", type=common.fraction, default=0.15,
                          help="share of each class held out for early stopping (default: %(default)s)")
     fitting.add_argument("--lstm-units", type=common.positive_int, default=48,
                          help="LSTM units per direction (default: %(default)s)")
     fitting.add_argument("--attention-units", type=common.positive_int, default=32, help="(default: %(default)s)")
-    fitting.add_argument("--dropout", type=float, default=0.25, help="(default: %(default)s)")
+    fitting.add_argument("--dropout", type=common.rate, default=0.25,
+                         help="share of units dropped in training, 0 to below 1 (default: %(default)s)")
     fitting.add_argument("--ensemble", type=common.positive_int, default=1, metavar="N",
                          help="train N members on N stratified folds (each stops early on its own held-out "
                               "fold) and average them; the threshold is chosen on out-of-fold scores of all "
                               "the data (default: 1, a single network with a --validation-fraction split)")
-    fitting.add_argument("--kmer-weight", type=float, default=0.0, metavar="W",
+    fitting.add_argument("--kmer-weight", type=common.probability, default=0.0, metavar="W",
                          help="with --ensemble: give this share (0-1) of the probability to an L2-regularised "
                               "logistic regression on 1-3-mer frequencies and end dinucleotides, fitted on the "
                               "same folds; it generalises across data sources where composition matters "
@@ -105,9 +106,19 @@ def _tree_share(text: str) -> float | str:
     if text.strip().lower() == "auto":
         return "auto"
     try:
-        return float(text)
-    except ValueError:
+        return common.probability(text)
+    except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"must be a share between 0 and 1 or 'auto', not {text!r}") from None
+
+
+def _fold_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if value == 1 or value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (no cross-validation) or at least 2, not {text}")
+    return value
 
 
 def _outputs(args: argparse.Namespace) -> tuple[Path, Path, Path]:

@@ -12,6 +12,8 @@ from typing import IO, Iterator
 from ..errors import InputError
 
 GZIP_MAGIC = b"\x1f\x8b"
+#: Text is read as UTF-8; "utf-8-sig" also drops a byte-order mark that some editors write first.
+ENCODING = "utf-8-sig"
 
 
 @contextlib.contextmanager
@@ -19,12 +21,14 @@ def open_text(path: str | os.PathLike) -> Iterator[IO[str]]:
     """Open ``path`` for reading text; gzip is recognised by its magic bytes, not its name."""
     name = str(path)
     if name == "-":
+        if sys.stdin is None or sys.stdin.closed:
+            raise InputError("standard input", "is closed: give a file, or pipe the input in")
         buffer = sys.stdin.buffer
         head = buffer.peek(2)[:2] if hasattr(buffer, "peek") else b""
         if head == GZIP_MAGIC:
-            yield io.TextIOWrapper(gzip.GzipFile(fileobj=buffer), encoding="utf-8")
+            yield io.TextIOWrapper(gzip.GzipFile(fileobj=buffer), encoding=ENCODING)
         else:
-            yield io.TextIOWrapper(buffer, encoding="utf-8")
+            yield io.TextIOWrapper(buffer, encoding=ENCODING)
         return
     if not os.path.exists(name):
         raise InputError(name, "no such file")
@@ -33,9 +37,9 @@ def open_text(path: str | os.PathLike) -> Iterator[IO[str]]:
     with open(name, "rb") as probe:
         head = probe.read(2)
     if head == GZIP_MAGIC:
-        stream: IO[str] = io.TextIOWrapper(gzip.open(name, "rb"), encoding="utf-8")
+        stream: IO[str] = io.TextIOWrapper(gzip.open(name, "rb"), encoding=ENCODING)
     else:
-        stream = open(name, encoding="utf-8")
+        stream = open(name, encoding=ENCODING)
     with stream:
         yield stream
 

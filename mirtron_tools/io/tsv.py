@@ -9,6 +9,9 @@ from .atomic import AtomicOutputs, atomic_text
 from .text import read_lines
 
 POSITIVE_WORDS = {"1", "true", "yes", "positive", "pos", "mirtron", "premirna", "pre-mirna", "mirna"}
+#: Words of a header line ('id<TAB>label', 'name<TAB>class', ...); only such a first line is a header.
+HEADER_WORDS = {"id", "ids", "name", "identifier", "hairpin", "sequence", "seq_id", "label", "labels", "class",
+                "type", "truth", "category"}
 NEGATIVE_WORDS = {"0", "false", "no", "negative", "neg", "canonical", "other", "pseudo", "pseudo-hairpin"}
 
 
@@ -36,9 +39,14 @@ def parse_label(word: str) -> int | None:
 
 
 def read_labels(path: str | os.PathLike) -> dict[str, int]:
-    """Read ``id<TAB>label`` lines (a header line and ``#`` comments are allowed)."""
+    """Read ``id<TAB>label`` lines (``#`` comments, and a first line of header words, are allowed).
+
+    A first line whose label is not a label word is a header only when one of its fields is a
+    header word (:data:`HEADER_WORDS`); otherwise it is a data row with a bad label, an error,
+    so that no record is silently dropped."""
     name = str(path)
     labels: dict[str, int] = {}
+    first = True
     for line_number, line in read_lines(path):
         if not line.strip() or line.startswith("#"):
             continue
@@ -47,8 +55,9 @@ def read_labels(path: str | os.PathLike) -> dict[str, int]:
             raise InputError(name, "expected 'id<TAB>label'", line_number)
         identifier, word = fields[0].strip(), fields[1]
         label = parse_label(word)
+        is_first, first = first, False
         if label is None:
-            if not labels and line_number == 1 or identifier.lower() == "id":
+            if is_first and (identifier.lower() in HEADER_WORDS or word.strip().lower() in HEADER_WORDS):
                 continue  # a header line
             raise InputError(name, f"label '{word}' of '{identifier}' is not one of 1/0, true/false, "
                              "positive/negative, mirtron/canonical", line_number)
