@@ -333,7 +333,7 @@ def test_coverage_bad_inputs(tmp_path, test_data, capsys, case):
         "unindexed": "BAM has no index", "unsorted_header": "not coordinate-sorted (header SO:queryname)",
         "stale_index": "index does not belong to it", "no_contigs": "BAM has no contig for 2 candidate contig(s)",
         "truncated": "truncated", "no_coordinates": "NPZ has no genomic coordinates",
-        "missing_bam": "no such file", "not_bam": "cannot read as BAM/CRAM",
+        "missing_bam": "no such file", "not_bam": "is not a BAM or CRAM file",
     }[case]
     if case == "unindexed":
         shutil.copy(test_data / "sim_reads.bam", bam)

@@ -6,13 +6,14 @@ import contextlib
 import logging
 import math
 import os
+import signal
 import sys
 import time
 import warnings
 from typing import Callable, Iterator, Sequence
 
 from .. import __version__
-from ..errors import MirtronError
+from ..errors import Interrupted, MirtronError
 
 logger = logging.getLogger("mirtron_tools")
 
@@ -200,17 +201,54 @@ class Progress:
             logger.info("%s: %d done in %.1f s", self.label, self.done, elapsed)
 
 
+#: Signals that end a command like Ctrl-C does: temporary outputs removed, one line, status 128 + signal.
+TERMINATING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def _signals_unwind() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise :class:`Interrupted` in this process, and SIGINT KeyboardInterrupt,
+    so that ``finally`` blocks remove temporary files; worker processes forked from it (which
+    inherit the handlers) leave at once and quietly, leaving the report to this process.
+
+    Signals that were ignored when the command started (``nohup``) stay ignored; the previous
+    handlers come back afterwards (tests call ``main()`` in-process)."""
+    main_process = os.getpid()
+
+    def handler(number, frame):
+        if os.getpid() != main_process:  # a forked worker: no traceback, no half-sent result
+            os._exit(128 + number)
+        if number == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Interrupted(number)
+
+    previous = {}
+    try:
+        for number in (signal.SIGINT, *TERMINATING_SIGNALS):
+            if signal.getsignal(number) is not signal.SIG_IGN:
+                previous[number] = signal.signal(number, handler)
+    except ValueError:  # not the main thread: signals cannot be handled here
+        pass
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
         execute: Callable[[argparse.Namespace], int | None]) -> int:
     """Parse, configure logging and run ``execute``; the one error boundary of a command.
 
     MirtronError and OSError become one line ``prog: error: ...`` on stderr and exit status 1;
-    usage errors exit 2 (argparse); tracebacks only with --debug.
+    usage errors exit 2 (argparse); Ctrl-C exits 130, SIGTERM 143 (SIGHUP 129) with one line and
+    no temporary file left; a reader that closed the pipe, 141; tracebacks only with --debug.
     """
     args = parser.parse_args(argv)
     configure_logging(parser.prog, args.quiet, args.verbose)
     try:
-        return int(execute(args) or 0)
+        with _signals_unwind():
+            return int(execute(args) or 0)
     except BrokenPipeError:
         # The reader of standard output stopped early (``mt-predict ... -o - | head``): stop quietly,
         # as Unix tools do, with the shell's status for SIGPIPE; the rest of the output goes nowhere.
@@ -227,3 +265,7 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
     except KeyboardInterrupt:
         sys.stderr.write(f"{parser.prog}: interrupted\n")
         return 130
+    except Interrupted as stop:
+        name = signal.Signals(stop.signal_number).name
+        sys.stderr.write(f"{parser.prog}: stopped by {name}\n")
+        return 128 + stop.signal_number

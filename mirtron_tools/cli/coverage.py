@@ -80,7 +80,8 @@ def execute(args: argparse.Namespace) -> int:
     from ..coverage import CoverageSet, summary_row
     from ..errors import InputError
     from ..io.atomic import atomic_outputs, check_outputs
-    from ..io.bam import ReadFilter, collect_coverage, prepare_alignments, read_contig_aliases
+    from ..io.bam import (ReadFilter, check_regions_in_contigs, collect_coverage, prepare_alignments,
+                          read_contig_aliases)
     from ..io.coverage import summary_path, write_coverage, write_summary
     from ..io.encoded import read_encoded
 
@@ -96,6 +97,7 @@ def execute(args: argparse.Namespace) -> int:
     aliases = read_contig_aliases(args.contig_alias)
     inputs = prepare_alignments(args.alignments, (region.contig for region in regions), aliases,
                                 args.allow_missing_contigs, args.genome)
+    check_regions_in_contigs(regions, encoded.ids, args.encoded, inputs)
     for note in inputs.notes:
         logger.warning(note)
     read_filter = ReadFilter(args.min_mapq, args.min_read_length, args.max_read_length, args.keep_duplicates,

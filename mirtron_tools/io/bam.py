@@ -79,8 +79,47 @@ def open_alignment_file(path: str, genome: str | None = None):
         raise InputError(path, f"cannot read as BAM/CRAM ({error})") from None
 
 
+def alignment_format(path: str) -> str:
+    """``"BAM"`` or ``"CRAM"`` by the file's magic bytes; an InputError saying what it is otherwise.
+
+    SAM text, plain gzip, bgzip-compressed text and empty files are told apart, each with the fix."""
+    import zlib
+
+    if not os.path.exists(path):
+        raise InputError(path, "no such file")
+    if os.path.isdir(path):
+        raise InputError(path, "is a folder, not a BAM file")
+    with open(path, "rb") as stream:
+        head = stream.read(1 << 16)
+    name = os.path.basename(path)
+    convert = f"samtools sort -o {name.rsplit('.', 1)[0]}.bam {name} && samtools index {name.rsplit('.', 1)[0]}.bam"
+    if not head:
+        raise InputError(path, "alignment file is empty")
+    if head[:4] == b"CRAM":
+        return "CRAM"
+    if head[:2] == b"\x1f\x8b":
+        bgzf = len(head) >= 14 and head[3] & 4 and head[12:14] == b"BC"
+        try:
+            text = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 4)
+        except zlib.error:
+            text = b""
+        if text[:4] == b"BAM\x01":
+            if not bgzf:
+                raise InputError(path, "BAM is gzip- but not BGZF-compressed, so it cannot be indexed; rewrite "
+                                 f"it: samtools view -b -o fixed.bam {name}")
+            return "BAM"
+        if text[:1] == b"@" or not bgzf:
+            raise InputError(path, "is gzip-compressed text (SAM?), not BAM or CRAM: convert and index it: "
+                             + convert)
+        raise InputError(path, "is bgzip-compressed but not BAM (no 'BAM' magic)")
+    if head[:1] == b"@" or (b"\t" in head.split(b"\n", 1)[0] and b"\0" not in head):
+        raise InputError(path, f"is SAM text, not BAM or CRAM: convert and index it: {convert}")
+    raise InputError(path, "is not a BAM or CRAM file (no BAM/CRAM magic bytes)")
+
+
 def check_alignment_file(path: str, genome: str | None = None) -> dict[str, int]:
-    """Check sort order and index; return the contig lengths."""
+    """Check format, sort order and index; return the contig lengths."""
+    alignment_format(path)
     with open_alignment_file(path, genome) as alignments:
         header = alignments.header.to_dict()
         order = header.get("HD", {}).get("SO")
@@ -162,15 +201,18 @@ class AlignmentInputs:
     library_size: int
     genome: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: per file, its contig lengths (from the header)
+    contig_lengths: list[dict[str, int]] = field(default_factory=list)
 
 
 def prepare_alignments(paths: Sequence[str], contigs: Iterable[str], aliases: dict[str, str],
                        allow_missing: bool = False, genome: str | None = None) -> AlignmentInputs:
     """Check every file and map the candidate contigs; say what was renamed or is missing."""
     wanted = sorted(set(contigs))
-    mappings, notes = [], []
+    mappings, notes, lengths = [], [], []
     for path in paths:
         available = check_alignment_file(path, genome)
+        lengths.append(available)
         mapping, renamed, missing = match_contigs(wanted, available, aliases)
         if renamed:
             notes.append(f"{path}: matched candidate contig names to BAM names: "
@@ -189,7 +231,20 @@ def prepare_alignments(paths: Sequence[str], contigs: Iterable[str], aliases: di
     total = sum(library_size(path, genome) for path in paths)
     if total == 0:
         raise InputError(paths[0], "the alignment file(s) hold no mapped reads")
-    return AlignmentInputs(list(paths), mappings, total, genome, notes)
+    return AlignmentInputs(list(paths), mappings, total, genome, notes, lengths)
+
+
+def check_regions_in_contigs(regions: Sequence[Region], ids: Sequence[str], source: str,
+                             inputs: AlignmentInputs) -> None:
+    """Every candidate lies within its contig as the alignment files' headers give its length
+    (a candidate past the end means the candidates and the reads come from different assemblies)."""
+    for path, mapping, lengths in zip(inputs.paths, inputs.mappings, inputs.contig_lengths):
+        for identifier, region in zip(ids, regions):
+            name = mapping.get(region.contig)
+            if name is not None and region.end > lengths[name]:
+                raise InputError(source, f"record '{identifier}' ({region}) runs past the end of contig {name} "
+                                 f"({lengths[name]} nt in {path}): were the candidates and the reads aligned to "
+                                 "different genome assemblies?")
 
 
 def fetch_reads(alignments, path: str, contig: str, start: int, end: int, read_filter: ReadFilter
