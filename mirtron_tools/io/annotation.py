@@ -111,7 +111,7 @@ def read_transcripts(path: str | os.PathLike) -> list[Transcript]:
             if "gene_name" in attributes:
                 labels.setdefault(gene, attributes["gene_name"])
         number_text = attributes.get("exon_number")
-        number = int(number_text) if number_text and number_text.isdigit() else None
+        number = int(number_text) if number_text and number_text.isascii() and number_text.isdigit() else None
         for owner in owners:
             entry = exons.get(owner)
             if entry is None:
