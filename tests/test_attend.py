@@ -220,6 +220,7 @@ def test_model_without_attention_layer_works_with_mutagenesis(tmp_path, test_dat
     hidden = keras.layers.LSTM(4)(keras.layers.Masking()(inputs))
     plain = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(hidden))
     save_model(plain, tmp_path / "plain.keras", {"task": "mirtron", "positive_class": "mirtron", "threshold": 0.5,
+                                                  "encoding_format_version": 1,
                                                   "channels": ["A", "C", "G", "U", "paired_open", "paired_close",
                                                                "unpaired"], "coverage": None, "max_length": 200})
     fasta = write(tmp_path / "h.fa", ">x\nGUGCUAGCAUCGAAAGAUGCUAGCAG\n")
@@ -244,7 +245,7 @@ def _coverage_model(folder):
                                                                           dense_units=4))
     save_model(model, folder / "cov.keras", {
         "task": "mirtron", "positive_class": "mirtron", "threshold": 0.5, "max_length": 200,
-        "channels": [*CHANNELS, *MODEL_CHANNELS],
+        "encoding_format_version": 1, "channels": [*CHANNELS, *MODEL_CHANNELS],
         "coverage": {"channels": list(MODEL_CHANNELS), "flank": 5, "normalisation": NORMALISATION,
                      "format_version": 1, "settings": {}}})
     return str(folder / "cov.keras")

@@ -171,11 +171,11 @@ def test_init_model_bad_input(tmp_path, test_data, capsys, case):
     start = tmp_path / "start.keras"
     start.write_bytes((test_data / "tiny_model.keras").read_bytes())
     extra = []
-    if case == "channels":
-        channels = ["A", "C", "G", "U", "paired_open", "paired_close", "unpaired", "coverage_5p", "coverage_3p"]
-        model_io.update_manifest(start, {"channels": channels})
+    if case == "channels":  # a coverage model (its network reads 12 channels) and sequence-only data
+        start.write_bytes((test_data / "tiny_coverage_model.keras").read_bytes())
         expected = ("start.keras: model input channels (A, C, G, U, paired_open, paired_close, unpaired, "
-                    "coverage_5p, coverage_3p) differ from the training data's (A, C, G, U, paired_open, "
+                    "coverage_depth, coverage_five_prime, coverage_three_prime, coverage_upstream_flank, "
+                    "coverage_downstream_flank) differ from the training data's (A, C, G, U, paired_open, "
                     "paired_close, unpaired) (give or drop --coverage to match)")
     elif case == "encoding_version":
         model_io.update_manifest(start, {"encoding_format_version": 99})

@@ -245,10 +245,10 @@ def execute(args: argparse.Namespace) -> int:
     plot_folder = Path(args.plots) if args.plots else None
     try:
         with contextlib.ExitStack() as outputs:
-            group = outputs.enter_context(atomic_outputs())  # every output renamed at the end, or none
-            table = outputs.enter_context(atomic_text(args.output, group))
+            written = outputs.enter_context(atomic_outputs())  # every output renamed at the end, or none
+            table = outputs.enter_context(atomic_text(args.output, written))
             table.write("\t".join(header) + "\n")
-            predictions = outputs.enter_context(atomic_text(predictions_path, group)) if predictions_path else None
+            predictions = outputs.enter_context(atomic_text(predictions_path, written)) if predictions_path else None
             if predictions:
                 predictions.write("id\tlength\tprobability\tcall\n")
             for chunk in _chunks(args, stats, wanted):
@@ -296,13 +296,13 @@ def execute(args: argparse.Namespace) -> int:
                 raise InputError(args.labels, "none of the labelled ids is in the input")
             progress.close()
             if aggregate_path:
-                aggregate = outputs.enter_context(atomic_text(aggregate_path, group))
+                aggregate = outputs.enter_context(atomic_text(aggregate_path, written))
                 aggregate.write("\t".join(EndProfile.HEADER) + "\n")
                 aggregate.writelines("\t".join(fields) + "\n" for fields in profile.rows())
             if plot_folder is not None:
                 if create_plots:
                     plot_folder.mkdir()
-                _draw(group, plot_folder, args, profile, drawn if wanted is not None else top.items(),
+                _draw(written, plot_folder, args, profile, drawn if wanted is not None else top.items(),
                       extra_names, model_path.name, analysed)
     except BaseException:
         if create_plots and plot_folder.is_dir() and not any(plot_folder.iterdir()):
@@ -314,7 +314,7 @@ def execute(args: argparse.Namespace) -> int:
     return 0
 
 
-def _draw(group, folder: Path, args, profile, items, extra_names: list[str],
+def _draw(written, folder: Path, args, profile, items, extra_names: list[str],
           model_name: str, count: int) -> None:
     """Draw the aggregate and per-hairpin figures into temporary files renamed when all succeeded."""
     from ..plots import attribution_figure, end_profile_figure, save_figure
@@ -325,7 +325,7 @@ def _draw(group, folder: Path, args, profile, items, extra_names: list[str],
     what = "attention" if args.method == "attention" else "mutagenesis importance"
     figure = end_profile_figure(profile, args.method,
                                 title=f"mean {what} by distance from the ends: {count} hairpins, {model_name}")
-    save_figure(figure, group.path(folder / aggregate_name, suffix=f".{extension}"))
+    save_figure(figure, written.path(folder / aggregate_name, suffix=f".{extension}"))
     for identifier, sequence, structure, scores, probability, call, deltas, track in items:
         tracks = None
         if track is not None:  # per-position tracks only; the flank means are one value per hairpin
@@ -334,7 +334,7 @@ def _draw(group, folder: Path, args, profile, items, extra_names: list[str],
         figure = attribution_figure(identifier, sequence, structure, scores, probability, call, args.method,
                                     deltas, tracks)
         path = folder / figure_name(identifier, args.method, taken, extension)
-        save_figure(figure, group.path(path, suffix=f".{extension}"))
+        save_figure(figure, written.path(path, suffix=f".{extension}"))
     logger.info("drew %d figure(s) in %s", len(taken), folder)
 
 

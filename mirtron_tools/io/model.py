@@ -42,8 +42,11 @@ def resolve_model(name_or_path: str | None) -> Path:
     raise ModelError(f"{name}: neither a bundled model ({names}) nor a readable file")
 
 
-def read_manifest(path: str | os.PathLike) -> dict:
-    """Read and check the manifest of a model file without loading TensorFlow."""
+def read_manifest(path: str | os.PathLike, check: bool = True) -> dict:
+    """Read and check the manifest of a model file without loading TensorFlow.
+
+    ``check`` also checks what the commands rely on (:func:`check_manifest`); without it only the
+    manifest's own format and version are checked (a model saved by a script or a test)."""
     name = str(path)
     if not zipfile.is_zipfile(name):
         raise ModelError(f"{name}: not a .keras model file (not a zip archive; corrupt or truncated?)")
@@ -65,7 +68,8 @@ def read_manifest(path: str | os.PathLike) -> dict:
             name, f"model format version {version}, this mirtron_tools reads version {MODEL_FORMAT_VERSION}"
             + (" (upgrade mirtron_tools)" if isinstance(version, int) and version > MODEL_FORMAT_VERSION
                else " (retrain the model with this version)"))
-    check_manifest(manifest, name, network_channels)
+    if check:
+        check_manifest(manifest, name, network_channels)
     return manifest
 
 
@@ -136,8 +140,10 @@ def save_model(model, path: str | os.PathLike, manifest: dict) -> None:
 
 
 def load_model(path: str | os.PathLike):
-    """Load ``(keras_model, manifest)``; the manifest is checked before Keras reads the file."""
-    manifest = read_manifest(path)
+    """Load ``(keras_model, manifest)``; the manifest's format is checked before Keras reads the file.
+
+    The commands check the whole manifest with :func:`read_manifest` before TensorFlow loads."""
+    manifest = read_manifest(path, check=False)
     import keras
 
     from .. import model as _registers_custom_layers  # noqa: F401
