@@ -98,6 +98,16 @@ def regions_of(encoded, source: str) -> list[Region]:
                          "candidates from BED with --genome, or from FASTA headers like "
                          "'chr1:100-160(+)', with mt-encode")
     columns = encoded.annotations
+    for key in ("start", "end"):
+        if np.asarray(columns[key]).dtype.kind not in "iu":
+            raise InputError(source, f"NPZ array 'annotation_{key}' holds {np.asarray(columns[key]).dtype}, "
+                             "expected whole-number coordinates (re-create it with mt-encode)")
+    starts, ends = np.asarray(columns["start"]), np.asarray(columns["end"])
+    bad = np.flatnonzero((starts < 0) | (ends <= starts))
+    if bad.size:
+        row = int(bad[0])
+        raise InputError(source, f"record '{encoded.ids[row]}' has coordinates {starts[row]}-{ends[row]} (expected "
+                         "0 <= start < end, 0-based and end exclusive)")
     regions = []
     for row, identifier in enumerate(encoded.ids):
         region = Region(str(columns["contig"][row]), int(columns["start"][row]), int(columns["end"][row]),

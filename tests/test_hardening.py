@@ -289,6 +289,22 @@ def test_mt_coverage_reports_an_annotation_array_one_short(inputs, capsys):
     assert "'annotation_start' has 15 record(s), 'ids' has 16" in one_error_line(capsys, "mt-coverage")
 
 
+@pytest.mark.parametrize("change, message", [
+    (lambda a: {**a, "annotation_start": a["annotation_start"].astype(str)}, "'annotation_start' holds <U"),
+    (lambda a: {**a, "annotation_end": a["annotation_end"].astype(float)}, "'annotation_end' holds float64"),
+    (lambda a: {**a, "annotation_start": a["annotation_start"] - 10_000, "annotation_end": a["annotation_end"] - 10_000},
+     "(expected 0 <= start < end"),
+])
+def test_mt_coverage_rejects_coordinates_that_are_not_whole_numbers_or_negative(inputs, capsys, change, message):
+    with np.load(inputs / "c.npz") as archive:
+        arrays = {key: archive[key] for key in archive.files if key not in ("format", "format_version")}
+    write_arrays(inputs / "odd.npz", ENCODED_KIND, ENCODING_FORMAT_VERSION, change(arrays))
+    assert coverage_cli.main([str(inputs / "odd.npz"), str(inputs / "r.bam"), "-o", str(inputs / "o.npz"),
+                              "-q"]) == 1
+    line = one_error_line(capsys, "mt-coverage")
+    assert line.startswith(f"mt-coverage: error: {inputs / 'odd.npz'}: ") and message in line, line
+
+
 def test_mt_coverage_rejects_candidates_past_the_contig_end(inputs, capsys):
     with np.load(inputs / "c.npz") as archive:
         arrays = {key: archive[key] for key in archive.files if key not in ("format", "format_version")}
