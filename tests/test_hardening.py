@@ -71,6 +71,8 @@ SAME_PATH = {
     "coverage -o input": ("mt-coverage", ["c.npz", "r.bam", "-o", "c.npz"], "c.npz", "-o"),
     "coverage --table bam": ("mt-coverage", ["c.npz", "r.bam", "-o", "o.npz", "--table", "r.bam"], "r.bam",
                              "--table"),
+    "coverage --table index": ("mt-coverage", ["c.npz", "r.bam", "-o", "o.npz", "--table", "r.bam.bai"],
+                               "r.bam.bai", "--table"),
     "train -o positive": ("mt-train", ["--positive", "p.npz", "--negative", "n.npz", "-o", "p.npz"], "p.npz", "-o"),
     "train --plots negative": ("mt-train", ["--positive", "p.npz", "--negative", "n.npz", "-o", "m.keras",
                                             "--plots", "n.npz"], "n.npz", "--plots"),

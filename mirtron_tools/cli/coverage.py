@@ -88,6 +88,7 @@ def execute(args: argparse.Namespace) -> int:
     table = args.table or summary_path(args.output)
     check_outputs({"-o": args.output, "--table": table},
                   [args.encoded, *args.alignments, args.genome,
+                   *(f"{path}{index}" for path in args.alignments for index in (".bai", ".csi", ".crai")),
                    *(value for value in args.contig_alias if "=" not in value)])
     if args.min_read_length > args.max_read_length:
         raise InputError("mt-coverage", f"--min-read-length {args.min_read_length} is above "

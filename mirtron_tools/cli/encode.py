@@ -66,7 +66,8 @@ def execute(args: argparse.Namespace) -> int:
     from ..io.fasta import HairpinStats
 
     check_outputs({"-o": args.output, "--table": args.table or sidecar_path(args.output)},
-                  [args.input, args.genome, getattr(args, "annotation", None)])
+                  [args.input, args.genome, getattr(args, "annotation", None),
+                   *((f"{args.genome}.fai", f"{args.genome}.gzi") if args.genome else ())])
     if args.annotation:
         from .scan import execute_scan
 
