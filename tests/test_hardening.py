@@ -172,6 +172,23 @@ def test_atomic_outputs_commit_together_or_not_at_all(tmp_path):
 
 # --- write errors name the output ----------------------------------------------------------------
 
+def test_a_write_error_names_the_output_it_happened_in(tmp_path):
+    with pytest.raises(OutputError) as error, atomic_outputs() as group:
+        group.path(tmp_path / "a.tsv")
+        temporary = group.path(tmp_path / "b.tsv")
+        raise OSError(errno.ENOSPC, "No space left on device", str(temporary))
+    assert str(error.value) == f"{tmp_path / 'b.tsv'}: cannot write: No space left on device"
+    with pytest.raises(OutputError) as error, atomic_outputs() as group:
+        group.path(tmp_path / "a.tsv")
+        group.path(tmp_path / "b.tsv")
+        raise OSError(errno.EFBIG, "File too large")
+    assert str(error.value) == f"{tmp_path / 'a.tsv'} or {tmp_path / 'b.tsv'}: cannot write: File too large"
+    with pytest.raises(PermissionError), atomic_outputs() as group:  # not a write fault: left as it is
+        group.path(tmp_path / "a.tsv")
+        raise PermissionError(errno.EACCES, "Permission denied", "some-input.fa")
+    assert files_in(tmp_path) == []
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_a_full_disk_names_the_output(inputs, capsys):
     assert encode.main([str(inputs / "x.fa"), "-o", "/dev/full", "--table", str(inputs / "t.tsv"), "-q"]) == 1

@@ -146,7 +146,9 @@ def atomic_outputs() -> Iterator[AtomicOutputs]:
         yield group
         group.commit()
     except OSError as error:
-        raised = _write_error(error, group.targets)
+        named = [str(target) for target, temporary in group.pending
+                 if error.filename is not None and str(error.filename) in (str(target), str(temporary))]
+        raised = _write_error(error, named or group.targets)
         if raised is None:
             raise
         raise raised from None
