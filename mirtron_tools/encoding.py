@@ -24,6 +24,12 @@ NUCLEOTIDE_CHANNELS = 4
 #: NPZ's ``mfe`` column (or the fold of a FASTA record), so the NPZ format does not change.
 ENERGY_CHANNEL = "mfe_per_nt"
 DEFAULT_MAX_LENGTH = 200
+#: Optional model channels after the free-energy one, for genome-scan candidates only: where the
+#: candidate sits, from the scan NPZ's annotations, each repeated at every position. ``log10`` of the
+#: shortest host intron's length (nt); the subtype as three 0/1 channels; the splice distance (nt).
+#: Models that read them (the bundled ``genome`` model) list them in their manifest channels.
+CONTEXT_CHANNELS = ("log10_intron_length", "conventional", "five_tailed", "three_tailed", "splice_distance")
+_SUBTYPE_CHANNELS = {"conventional": 1, "5'-tailed": 2, "3'-tailed": 3}
 
 _NUCLEOTIDE_INDEX = np.full(256, -1, dtype=np.int8)
 for _index, _letter in enumerate("ACGU"):
@@ -226,9 +232,10 @@ def energy_column(mfe: float, length: int) -> np.ndarray:
     return np.full((length, 1), -float(mfe) / max(length, 1), dtype=np.float32)
 
 
-def model_channels(energy: bool = False, extra: Sequence[str] = ()) -> list[str]:
+def model_channels(energy: bool = False, extra: Sequence[str] = (), context: bool = False) -> list[str]:
     """Names of a model's input channels, in :func:`model_inputs` order."""
-    return list(CHANNELS) + ([ENERGY_CHANNEL] if energy else []) + list(extra)
+    return (list(CHANNELS) + ([ENERGY_CHANNEL] if energy else []) + (list(CONTEXT_CHANNELS) if context else [])
+            + list(extra))
 
 
 def uses_energy(manifest: dict) -> bool:
@@ -236,18 +243,50 @@ def uses_energy(manifest: dict) -> bool:
     return ENERGY_CHANNEL in manifest.get("channels", [])
 
 
+def uses_context(manifest: dict) -> bool:
+    """Whether a model (by its manifest) reads the genome-scan context channels."""
+    return CONTEXT_CHANNELS[0] in manifest.get("channels", [])
+
+
+def context_values(encoded: EncodedSet) -> np.ndarray:
+    """``(n, len(CONTEXT_CHANNELS))`` float32 context of genome-scan candidates (see :data:`CONTEXT_CHANNELS`).
+
+    Needs the scan's ``intron`` (``start-end[,start-end...]``), ``subtype`` and ``splice_distance``
+    annotations; raises KeyError naming the first one missing.
+    """
+    annotations = encoded.annotations
+    for key in ("intron", "subtype", "splice_distance"):
+        if key not in annotations:
+            raise KeyError(key)
+    values = np.zeros((len(encoded), len(CONTEXT_CHANNELS)), dtype=np.float32)
+    for row in range(len(encoded)):
+        spans = [span.split("-") for span in str(annotations["intron"][row]).split(",") if "-" in span]
+        shortest = min((int(end) - int(start) for start, end in spans), default=1)
+        values[row, 0] = np.log10(max(shortest, 1))
+        channel = _SUBTYPE_CHANNELS.get(str(annotations["subtype"][row]))
+        if channel is not None:
+            values[row, channel] = 1.0
+        values[row, 4] = float(annotations["splice_distance"][row])
+    return values
+
+
 def model_inputs(encoded: EncodedSet, extra: Sequence[np.ndarray] | None = None,
-                 energy: bool = False) -> list[np.ndarray]:
+                 energy: bool = False, context: bool = False) -> list[np.ndarray]:
     """Per-record ``(length, channels)`` float32 inputs: one-hot channels, then the free-energy
-    channel if ``energy``, then ``extra`` ones.
+    channel if ``energy``, the genome-scan context channels if ``context``, then ``extra`` ones.
 
     ``extra`` (for example coverage tracks) holds one ``(length, k)`` array per record, aligned
     base for base with the sequence.
     """
+    places = context_values(encoded) if context else None
     arrays = []
     for row, (sequence, structure) in enumerate(zip(encoded.sequences, encoded.structures)):
         array = input_array(sequence, structure, float(encoded.mfe[row]) if energy else None,
                             None if extra is None else extra[row])
+        if places is not None:
+            array = np.concatenate([array[:, :len(CHANNELS) + int(energy)],
+                                    np.repeat(places[row][None, :], len(sequence), axis=0),
+                                    array[:, len(CHANNELS) + int(energy):]], axis=1)
         arrays.append(array)
     return arrays
 

@@ -80,6 +80,22 @@ class MaskedMean(keras.layers.Layer):
         return (input_shape[0][0], input_shape[0][-1])
 
 
+def _last_marked(marked, positions):
+    """Per position i, 1 + the position of the last marked position at or before i (0 if none).
+
+    A cumulative maximum of ``(position + 1) * marked``, computed without a scan: the marked positions
+    sorted first (in order), then the ``count``-th of them, where ``count`` is the number marked up to i.
+    (``associative_scan`` builds a graph whose depth depends on the length: slow to trace for inputs of
+    unknown length, and not compilable by XLA.) ``marked``: ``(batch, positions)`` of 0/1;
+    ``positions``: ``(1, positions)`` of 0, 1, 2, ...
+    """
+    length = ops.cast(ops.shape(marked)[1], marked.dtype)
+    order = ops.argsort((1.0 - marked) * length + positions, axis=1)
+    count = ops.cast(ops.cumsum(marked, axis=1), "int32")
+    chosen = ops.take_along_axis(ops.cast(order, marked.dtype), ops.maximum(count - 1, 0), axis=1)
+    return ops.cast(count > 0, marked.dtype) * (chosen + 1.0)
+
+
 def _present(inputs):
     """1.0 at the positions of a hairpin, 0.0 at padding (rows of all-zero channels), per position."""
     return ops.cast(ops.any(ops.not_equal(inputs, 0), axis=-1), inputs.dtype)
@@ -201,9 +217,7 @@ class StemLoopFeatures(keras.layers.Layer):
             return ops.pad(values[:, :-1], [[0, 0], [1, 0]])
 
         # 1-based position of the last bracket at or before i (0 if none), then of the one before i
-        marks = (positions + 1) * bracket
-        # (the scan's result loses its static rank in a traced graph; the reshape restores it)
-        last_bracket = ops.reshape(ops.associative_scan(ops.maximum, marks, axis=1), ops.shape(marks))
+        last_bracket = _last_marked(bracket, positions)
         before = previous(last_bracket)
         opened_before = ops.take_along_axis(opening, ops.cast(ops.maximum(before - 1, 0), "int32"), axis=1)
         loop_end = closing * opened_before * ops.cast(before > 0, opening.dtype)
@@ -269,6 +283,26 @@ class SpliceSiteFeatures(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], len(self.WINDOWS))
+
+
+@keras.saving.register_keras_serializable(package="mirtron_tools")
+class ContextFeatures(keras.layers.Layer):
+    """The genome-scan context channels (:data:`mirtron_tools.encoding.CONTEXT_CHANNELS`, constant along a
+    hairpin) as features: their values at the first position. ``first`` is the index of the first context
+    channel. Output ``(batch, count)``; no weights."""
+
+    def __init__(self, first: int = 8, count: int = 5, **kwargs):
+        super().__init__(**kwargs)
+        self.first, self.count = int(first), int(count)
+
+    def call(self, inputs):
+        return inputs[:, 0, self.first:self.first + self.count]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.count)
+
+    def get_config(self):
+        return {**super().get_config(), "first": self.first, "count": self.count}
 
 
 @keras.saving.register_keras_serializable(package="mirtron_tools")
@@ -434,6 +468,19 @@ def tree_features(channels: int, structure: bool = False):
     features = keras.layers.Concatenate(name="tree_features")(
         [features, StemLoopFeatures(name="stem_loop")(inputs), SpliceSiteFeatures(name="splice_sites")(inputs)])
     return inputs, features
+
+
+def genome_tree_model(channels: int, ensemble, context_first: int = 8, context_count: int = 5) -> keras.Model:
+    """The genome-scan model: :class:`BoostedTrees` over :func:`tree_features` (with the free-energy channel)
+    followed by :class:`ContextFeatures`, holding ``ensemble`` (a :class:`mirtron_tools.boosting.TreeEnsemble`)."""
+    inputs, features = tree_features(channels, structure=True)
+    context = ContextFeatures(context_first, context_count, name="context")(inputs)
+    features = keras.layers.Concatenate(name="genome_features")([features, context])
+    layer = BoostedTrees(len(ensemble.features), ensemble.depth, name="tree_probability")
+    model = keras.Model(inputs, layer(features), name="genome_trees")
+    layer.set_weights([np.asarray(ensemble.features, dtype="int32"), np.asarray(ensemble.thresholds, "float32"),
+                       np.asarray(ensemble.leaves, "float32"), np.array([ensemble.bias], "float32")])
+    return model
 
 
 def tree_model(channels: int, ensemble, structure: bool = False) -> keras.Model:

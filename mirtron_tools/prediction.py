@@ -1,6 +1,8 @@
 """Prediction and attention read-out, in length-bucketed batches."""
 from __future__ import annotations
 
+import logging
+import time
 import weakref
 from typing import Sequence
 
@@ -9,12 +11,57 @@ import numpy as np
 from .batches import iterate_padded
 from .errors import ModelError
 
+logger = logging.getLogger(__name__)
+
+
+class CompiledModel:
+    """A model's forward pass traced once, for any batch size and length (``[None, None, channels]``).
+
+    Keras' ``predict_on_batch`` traces a new graph for every padded length it meets (seconds each,
+    for an ensemble); one shape-polymorphic trace serves the whole run. ``trace_seconds`` says what
+    the trace cost. The outputs are those of ``model(batch, training=False)``, unchanged.
+    """
+
+    def __init__(self, model, channels: int):
+        import tensorflow as tf
+
+        started = time.perf_counter()
+        function = tf.function(lambda batch: model(batch, training=False),
+                               input_signature=[tf.TensorSpec([None, None, channels], tf.float32)])
+        self._concrete = function.get_concrete_function()
+        self.trace_seconds = time.perf_counter() - started
+        self.channels = channels
+        logger.debug("traced %s once for inputs of any length (%.2f s)", model.name, self.trace_seconds)
+
+    def __call__(self, batch: np.ndarray):
+        import tensorflow as tf
+
+        outputs = self._concrete(tf.constant(batch, dtype=tf.float32))
+        if isinstance(outputs, (list, tuple)):
+            return [np.asarray(output) for output in outputs]
+        return np.asarray(outputs)
+
+
+#: One compiled forward pass per loaded model and channel count.
+_COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def compiled(model, channels: int) -> CompiledModel:
+    """The :class:`CompiledModel` of ``model`` (built on first use, then reused for the whole run)."""
+    known = _COMPILED.setdefault(model, {})
+    if channels not in known:
+        known[channels] = CompiledModel(model, channels)
+    return known[channels]
+
 
 def predict_arrays(model, arrays: Sequence[np.ndarray], batch_size: int = 256) -> np.ndarray:
     """Probabilities for per-record ``(length, channels)`` arrays, returned in input order."""
     probabilities = np.empty(len(arrays), dtype=np.float32)
+    if not len(arrays):
+        return probabilities
+    forward = compiled(model, arrays[0].shape[1])
     for rows, batch in iterate_padded(arrays, batch_size):
-        probabilities[rows] = np.asarray(model.predict_on_batch(batch)).reshape(-1)
+        probabilities[rows] = np.asarray(forward(batch)).reshape(-1)
     return probabilities
 
 
@@ -40,8 +87,11 @@ def attention_arrays(model, arrays: Sequence[np.ndarray], batch_size: int = 256
     reader = _attention_reader(model)
     probabilities = np.empty(len(arrays), dtype=np.float32)
     weights: list[np.ndarray] = [np.empty(0)] * len(arrays)
+    if not len(arrays):
+        return probabilities, weights
+    forward = compiled(reader, arrays[0].shape[1])
     for rows, batch in iterate_padded(arrays, batch_size):
-        batch_probabilities, batch_weights = reader.predict_on_batch(batch)
+        batch_probabilities, batch_weights = forward(batch)
         probabilities[rows] = np.asarray(batch_probabilities).reshape(-1)
         for position, row in enumerate(rows):
             weights[row] = np.asarray(batch_weights[position, : len(arrays[row])], dtype=np.float32)
