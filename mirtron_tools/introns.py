@@ -33,6 +33,13 @@ The rule (parameters in :class:`ScanParameters`)
    found more than once is kept once (conventional first, then 5'-tailed, then 3'-tailed),
    with the genes, transcripts and intron numbers of every intron that hosts it.
 
+Decoys (``ScanParameters.decoys``): every window is also scanned once more after a
+dinucleotide-preserving shuffle (:func:`dinucleotide_shuffle`, Altschul-Erickson) of all but its
+first and last two nt, which keeps the splice-site dinucleotides (GU...AG) in place. The shuffle
+is seeded by the window's coordinates, so decoys do not depend on threads, chunks or regions.
+Decoy candidates carry ``decoy`` = 1 and ids ``decoy:contig:start-end(strand)``; they estimate how
+many candidates of the same windows the scan and a model would pass by chance (mt-predict's survey).
+
 Optional prefilter: before folding, a window is skipped when no helix-like diagonal of the
 dot plot reaches its anchored end (:func:`prefilter_scores`); see the README for its measured
 recall. It is off by default.
@@ -41,6 +48,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
+import zlib
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -55,7 +63,7 @@ SUBTYPES = (CONVENTIONAL, FIVE_TAILED, THREE_TAILED)
 
 #: Annotation columns of a scan's EncodedSet (in this order in the TSV sidecar after sorting).
 ANNOTATION_COLUMNS = ("contig", "start", "end", "strand", "subtype", "gene", "transcript", "intron_number",
-                      "intron", "splice_distance")
+                      "intron", "splice_distance", "decoy")
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,8 @@ class ScanParameters:
     prefilter_block: int = 12
     #: ... whose pair-energy score (GC -3, AU -2, GU -1, mismatch +2) is at most this.
     prefilter_threshold: float = -13.0
+    #: also scan a dinucleotide-shuffled copy of every window (decoys)
+    decoys: bool = False
 
     def check(self) -> None:
         """Raise ValueError when the parameters contradict each other."""
@@ -134,6 +144,7 @@ class Candidate:
     mfe: float
     splice_distance: int
     also_from: tuple[int, ...] = ()
+    decoy: bool = False
 
 
 # ----------------------------------------------------------------------------- introns
@@ -376,6 +387,62 @@ def prefilter_keep(sequences: Sequence[str], anchor: str, parameters: ScanParame
     return prefilter_scores(sequences, anchor, parameters) <= parameters.prefilter_threshold
 
 
+# ----------------------------------------------------------------------------- decoys
+
+#: nt kept in place at each end of a window when it is shuffled into a decoy (the splice-site dinucleotides)
+DECOY_FIXED_ENDS = 2
+
+
+def dinucleotide_shuffle(sequence: str, rng: np.random.Generator) -> str:
+    """A random sequence with exactly the dinucleotide counts, first and last letter of ``sequence``
+    (Altschul & Erickson 1985, by a random Eulerian walk: Kandel et al. 1996)."""
+    if len(sequence) < 3:
+        return sequence
+    successors: dict[str, list[str]] = {}
+    for first, second in zip(sequence, sequence[1:]):
+        successors.setdefault(first, []).append(second)
+    last = sequence[-1]
+    # A random arborescence towards the last letter: for every other letter, the edge it leaves by last
+    # (loop-erased random walks, as in Wilson's algorithm).
+    in_tree = {last}
+    final_edge: dict[str, int] = {}
+    for start in sorted(successors):
+        walk: dict[str, int] = {}
+        letter = start
+        while letter not in in_tree:
+            walk[letter] = int(rng.integers(len(successors[letter])))
+            letter = successors[letter][walk[letter]]
+        letter = start
+        while letter not in in_tree:
+            final_edge[letter] = walk[letter]
+            in_tree.add(letter)
+            letter = successors[letter][walk[letter]]
+    orders: dict[str, list[str]] = {}
+    for letter, options in successors.items():
+        kept = list(options)
+        tail = [kept.pop(final_edge[letter])] if letter in final_edge else []
+        order = rng.permutation(len(kept))
+        orders[letter] = [kept[index] for index in order] + tail
+    result, letter = [sequence[0]], sequence[0]
+    position = dict.fromkeys(orders, 0)
+    for _ in range(len(sequence) - 1):
+        following = orders[letter][position[letter]]
+        position[letter] += 1
+        result.append(following)
+        letter = following
+    return "".join(result)
+
+
+def decoy_sequence(window: Window, sequence: str) -> str:
+    """The decoy of a window: its middle dinucleotide-shuffled, :data:`DECOY_FIXED_ENDS` nt kept at each
+    end, seeded by the window's coordinates (the same decoy in every run, shard and thread count)."""
+    fixed = DECOY_FIXED_ENDS
+    if len(sequence) <= 2 * fixed + 2:
+        return sequence
+    rng = np.random.default_rng(zlib.crc32(f"{window.contig}:{window.start}-{window.end}({window.strand})".encode()))
+    return sequence[:fixed] + dinucleotide_shuffle(sequence[fixed:-fixed], rng) + sequence[-fixed:]
+
+
 # ----------------------------------------------------------------------------- folding work
 
 _FOLDABLE = str.maketrans({letter: "N" for letter in "RYKMSWBDHV"})
@@ -421,30 +488,40 @@ def scan_batch(batch: tuple[ScanParameters, list[WorkItem]]) -> list[Candidate]:
     results: list[Candidate] = []
     for row, (index, window, sequence) in enumerate(items):
         anchors = [anchor for anchor in ("3", "5") if wanted[(row, anchor)]]
-        if not (window.conventional or anchors):
-            continue
-        structure, energy = fold_window(sequence, max(parameters.window, len(sequence)))
-        found: dict[tuple[int, int], Candidate] = {}
-        if window.conventional and "N" not in sequence:
-            found[(window.start, window.end)] = Candidate(index, CONVENTIONAL, window.start, window.end,
-                                                          sequence, structure, energy, 0)
-        for anchor in anchors:
-            hairpin = anchored_hairpin(structure, anchor, parameters)
-            if hairpin is None:
-                continue
-            first, last, distance = hairpin
-            start, end = _to_genome(window, first, last)
-            piece = sequence[first:last]
-            if (start, end) in found or "N" in piece:
-                continue
-            if first == 0 and last == len(sequence):
-                piece_structure, piece_energy = structure, energy
-            else:
-                piece_structure, piece_energy = fold(piece)
-            found[(start, end)] = Candidate(index, FIVE_TAILED if anchor == "3" else THREE_TAILED,
-                                            start, end, piece, piece_structure, piece_energy, distance)
-        results.extend(found.values())
+        results.extend(_window_candidates(index, window, sequence, anchors, parameters, decoy=False))
+        if parameters.decoys:  # the decoy of every window (the prefilter does not apply to decoys)
+            anchors = [anchor for anchor, flag in (("3", window.acceptor), ("5", window.donor)) if flag]
+            results.extend(_window_candidates(index, window, decoy_sequence(window, sequence), anchors, parameters,
+                                              decoy=True))
     return results
+
+
+def _window_candidates(index: int, window: Window, sequence: str, anchors: list[str], parameters: ScanParameters,
+                       decoy: bool) -> list[Candidate]:
+    """The candidates of one window's sequence (see the module docstring's rule)."""
+    if not (window.conventional or anchors):
+        return []
+    structure, energy = fold_window(sequence, max(parameters.window, len(sequence)))
+    found: dict[tuple[int, int], Candidate] = {}
+    if window.conventional and "N" not in sequence:
+        found[(window.start, window.end)] = Candidate(index, CONVENTIONAL, window.start, window.end,
+                                                      sequence, structure, energy, 0, decoy=decoy)
+    for anchor in anchors:
+        hairpin = anchored_hairpin(structure, anchor, parameters)
+        if hairpin is None:
+            continue
+        first, last, distance = hairpin
+        start, end = _to_genome(window, first, last)
+        piece = sequence[first:last]
+        if (start, end) in found or "N" in piece:
+            continue
+        if first == 0 and last == len(sequence):
+            piece_structure, piece_energy = structure, energy
+        else:
+            piece_structure, piece_energy = fold(piece)
+        found[(start, end)] = Candidate(index, FIVE_TAILED if anchor == "3" else THREE_TAILED,
+                                        start, end, piece, piece_structure, piece_energy, distance, decoy=decoy)
+    return list(found.values())
 
 
 def scan(windows: Sequence[Window], fetch: Callable[[str, int, int, str], str], parameters: ScanParameters,
@@ -464,13 +541,13 @@ def scan(windows: Sequence[Window], fetch: Callable[[str, int, int, str], str], 
                                                              windows[index].end, windows[index].strand))
                                for index in range(first, min(first + batch_size, len(windows)))]
 
-    kept: dict[tuple[str, int, int, str], Candidate] = {}
-    extra_hosts: dict[tuple[str, int, int, str], list[int]] = {}
+    kept: dict[tuple[str, int, int, str, bool], Candidate] = {}
+    extra_hosts: dict[tuple[str, int, int, str, bool], list[int]] = {}
 
     def collect(results: list[Candidate], done: int) -> None:
         for candidate in results:
             window = windows[candidate.window]
-            key = (window.contig, candidate.start, candidate.end, window.strand)
+            key = (window.contig, candidate.start, candidate.end, window.strand, candidate.decoy)
             if key in kept:
                 extra_hosts.setdefault(key, []).append(candidate.window)
             else:
@@ -511,7 +588,8 @@ def candidates_to_encoded(candidates: Sequence[Candidate], windows: Sequence[Win
     """An :class:`EncodedSet` whose annotations are :data:`ANNOTATION_COLUMNS`.
 
     ``gene`` lists the host genes; ``transcript``, ``intron_number`` and ``intron`` (genomic
-    ``start-end``) list, in parallel, every transcript intron that hosts the candidate.
+    ``start-end``) list, in parallel, every transcript intron that hosts the candidate. When any
+    candidate is a decoy, a ``decoy`` column (1 = decoy) is added and decoy ids start ``decoy:``.
     """
     contigs, strands, genes, transcripts, numbers, spans = [], [], [], [], [], []
     for candidate in candidates:
@@ -540,8 +618,10 @@ def candidates_to_encoded(candidates: Sequence[Candidate], windows: Sequence[Win
         "intron": text(spans),
         "splice_distance": np.array([candidate.splice_distance for candidate in candidates], dtype=np.int32),
     }
+    if any(candidate.decoy for candidate in candidates):
+        annotations["decoy"] = np.array([int(candidate.decoy) for candidate in candidates], dtype=np.int8)
     return EncodedSet(
-        ids=[candidate_id(contig, candidate.start, candidate.end, strand)
+        ids=[("decoy:" if candidate.decoy else "") + candidate_id(contig, candidate.start, candidate.end, strand)
              for candidate, contig, strand in zip(candidates, contigs, strands)],
         sequences=[candidate.sequence for candidate in candidates],
         structures=[candidate.structure for candidate in candidates],

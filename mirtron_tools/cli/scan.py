@@ -33,6 +33,10 @@ def add_scan_options(parser: argparse.ArgumentParser) -> None:
     scan.add_argument("--max-splice-distance", type=_non_negative, default=defaults.max_splice_distance,
                       metavar="NT", help="a tailed hairpin must end this close to its splice site "
                                          "(default: %(default)s)")
+    scan.add_argument("--decoys", action="store_true",
+                      help="also scan a dinucleotide-shuffled copy of every window (splice-site dinucleotides "
+                           "kept): decoy rows that mt-predict uses to estimate false discoveries (doubles the "
+                           "folding time)")
     scan.add_argument("--prefilter", action="store_true",
                       help="skip windows with no helix reaching the splice site, before folding (faster; "
                            "measured recall in the README)")
@@ -49,7 +53,7 @@ def check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace) -> arg
         if args.input is None:
             parser.error("give a FASTA/BED input, or --genome with --annotation for a genome scan")
         scan_only = [name for name, value in (("--region", args.region), ("--chunk", args.chunk),
-                                               ("--prefilter", args.prefilter)) if value]
+                                               ("--prefilter", args.prefilter), ("--decoys", args.decoys)) if value]
         if scan_only:
             parser.error(f"{', '.join(scan_only)}: only with --annotation")
     return args
@@ -126,6 +130,8 @@ def check_annotation_contigs(transcripts, genome, source: str) -> None:
 
 def execute_scan(args: argparse.Namespace) -> int:
     """Annotation -> introns -> windows (region/chunk) -> folded candidates -> NPZ + TSV."""
+    import numpy as np
+
     from ..errors import InputError
     from ..introns import (ScanParameters, candidates_to_encoded, introns_from_transcripts, plan_windows, scan,
                            select_chunk, select_region, window_clusters)
@@ -135,7 +141,8 @@ def execute_scan(args: argparse.Namespace) -> int:
 
     parameters = ScanParameters(conventional_min_length=args.conventional_length[0],
                                 conventional_max_length=args.conventional_length[1], window=args.window,
-                                max_splice_distance=args.max_splice_distance, prefilter=args.prefilter)
+                                max_splice_distance=args.max_splice_distance, prefilter=args.prefilter,
+                                decoys=args.decoys)
     try:
         parameters.check()
     except ValueError as error:
@@ -171,8 +178,10 @@ def execute_scan(args: argparse.Namespace) -> int:
         progress.close()
     encoded = candidates_to_encoded(candidates, selected, introns, max_length=args.max_length)
     write_encoded(args.output, encoded, args.table)
-    counts = {subtype: int((encoded.annotations["subtype"] == subtype).sum()) for subtype in
+    decoy = encoded.annotations.get("decoy", np.zeros(len(encoded), dtype=np.int8)) == 1
+    counts = {subtype: int(((encoded.annotations["subtype"] == subtype) & ~decoy).sum()) for subtype in
               ("conventional", "5'-tailed", "3'-tailed")}
-    logger.info("wrote %d candidate hairpins to %s (%s)", len(encoded), args.output,
-                ", ".join(f"{count} {subtype}" for subtype, count in counts.items()))
+    logger.info("wrote %d candidate hairpins to %s (%s)%s", int((~decoy).sum()), args.output,
+                ", ".join(f"{count} {subtype}" for subtype, count in counts.items()),
+                f", and {int(decoy.sum())} decoys" if args.decoys else "")
     return 0

@@ -1,10 +1,59 @@
-"""Indexed genome FASTA access (plain or bgzip) through pysam, strand-aware."""
+"""Indexed genome FASTA access (plain, bgzip or plain gzip) through pysam, strand-aware."""
 from __future__ import annotations
 
+import atexit
+import gzip
+import logging
 import os
+import shutil
+import tempfile
+import zlib
 from pathlib import Path
 
 from ..errors import InputError
+
+logger = logging.getLogger(__name__)
+
+
+def compression(path: str | os.PathLike) -> str:
+    """``"bgzip"``, ``"gzip"`` (plain gzip, as Ensembl and UCSC ship genomes) or ``"none"``, by magic bytes."""
+    with open(path, "rb") as stream:
+        head = stream.read(18)
+    if head[:2] != b"\x1f\x8b":
+        return "none"
+    # BGZF: gzip with the FEXTRA flag and a 'BC' extra subfield (SAM/BAM specification, section 4.1)
+    return "bgzip" if len(head) >= 14 and head[3] & 4 and head[12:14] == b"BC" else "gzip"
+
+
+def _remove_folder(folder: str) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def plain_copy(path: str) -> str:
+    """A decompressed copy of a plain-gzip genome that pysam can index: beside it (``GENOME.fa.gz`` ->
+    ``GENOME.fa.gz.plain.fa``, reused while newer than the genome) when its folder is writable, else in a
+    temporary folder removed at exit."""
+    beside = f"{path}.plain.fa"
+    if os.path.exists(beside) and os.path.getmtime(beside) >= os.path.getmtime(path):
+        logger.info("%s is plain gzip: using its decompressed copy %s", path, beside)
+        return beside
+    if os.access(Path(path).resolve().parent, os.W_OK):
+        target = beside
+    else:
+        folder = tempfile.mkdtemp(prefix="mirtron_genome_")
+        atexit.register(_remove_folder, folder)
+        target = os.path.join(folder, Path(path).name.removesuffix(".gz"))
+    logger.info("%s is plain gzip, which htslib cannot index: decompressing it once to %s", path, target)
+    partial = f"{target}.part{os.getpid()}"
+    try:
+        with gzip.open(path, "rb") as source, open(partial, "wb") as copy:
+            shutil.copyfileobj(source, copy, 1 << 20)
+        os.replace(partial, target)
+    except (OSError, EOFError, zlib.error) as error:
+        if os.path.exists(partial):
+            os.remove(partial)
+        raise InputError(path, f"cannot decompress the gzip genome ({error})") from None
+    return target
 
 _COMPLEMENT = str.maketrans("ACGUTNacgutnRYKMSWBDHVrykmswbdhv", "UGCAANugcaanYRMKSWVHDByrmkswvhdb")
 
@@ -26,16 +75,22 @@ class Genome:
         self.path = str(path)
         if not os.path.isfile(self.path):
             raise InputError(self.path, "no such genome FASTA")
-        index = Path(f"{self.path}.fai")
-        if not index.exists() and not os.access(Path(self.path).resolve().parent, os.W_OK):
+        readable = plain_copy(self.path) if compression(self.path) == "gzip" else self.path
+        index = Path(f"{readable}.fai")
+        if not index.exists() and not os.access(Path(readable).resolve().parent, os.W_OK):
             raise InputError(self.path, "genome FASTA has no .fai index and its folder is read-only; "
                              "index it with 'samtools faidx' or copy it to a writable folder")
+        verbosity = pysam.set_verbosity(0)  # htslib's own [E::...] lines: our one line says it instead
         try:
-            self._fasta = pysam.FastaFile(self.path)
+            self._fasta = pysam.FastaFile(readable)
         except (OSError, ValueError) as error:
-            raise InputError(self.path, f"cannot open or index the genome FASTA ({error}); "
-                             "a compressed genome must be bgzip-compressed, not gzip") from None
+            raise InputError(self.path, f"cannot open or index the genome FASTA ({error}): is it a FASTA "
+                             "file (plain, gzip or bgzip)?") from None
+        finally:
+            pysam.set_verbosity(verbosity)
         self.lengths = dict(zip(self._fasta.references, self._fasta.lengths))
+        if not self.lengths:
+            raise InputError(self.path, "genome FASTA has no sequences")
 
     def check_contig(self, contig: str, source: str, line: int | None = None) -> None:
         if contig not in self.lengths:
