@@ -158,3 +158,29 @@ def end_profile_figure(profile, method: str = "attention", title: str = "", mini
         figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     return figure
+
+
+# --------------------------------------------------------------------------------------------
+# Genome-scan survey (mt-predict --survey-plot)
+
+def survey_figure(candidates: np.ndarray, decoys: np.ndarray | None, known: np.ndarray | None, threshold: float):
+    """Score distributions of the scan's candidates, its decoys and the known loci (each locus at its
+    best-scored candidate), as shares of each group per probability bin, log scale; the call threshold
+    as a line."""
+    pyplot = _pyplot()
+    figure, axis = pyplot.subplots(figsize=(7, 4), constrained_layout=True)
+    bins = np.linspace(0.0, 1.0, 41)
+    groups = [("candidates", candidates, "#444444"), ("decoys", decoys, "#1f77b4"), ("known loci", known, "#d62728")]
+    for label, values, colour in groups:
+        if values is None or not len(values):
+            continue
+        counts, _ = np.histogram(values, bins=bins)
+        axis.step(bins[:-1], counts / len(values), where="post", color=colour, label=f"{label} (n={len(values)})")
+    axis.axvline(threshold, color="black", linestyle="--", linewidth=1, label=f"call threshold {threshold:.3f}")
+    axis.set_yscale("log")
+    axis.set_xlabel("probability (genome-scale)")
+    axis.set_ylabel("share of the group")
+    axis.set_xlim(0, 1)
+    axis.legend(frameon=False, fontsize=8)
+    axis.set_title("mt-predict: genome-scan scores")
+    return figure

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import logging
+import os
 from typing import Iterator, Sequence
 
 from . import common
@@ -123,7 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "NPZ with genomic coordinates (mt-encode --annotation or BED input)")
     parser.add_argument("--min-probability", type=common.probability, default=0.0, metavar="P",
                         help="write only hairpins scored at least P (default: all)")
-    common.add_model(parser)
+    parser.add_argument("-m", "--model", default=None, metavar="NAME|FILE",
+                        help="bundled model name or .keras file (default: the bundled 'genome' model for a "
+                             "genome-scan NPZ of mt-encode --annotation, the bundled 'human_mirtron' model "
+                             "otherwise)")
     parser.add_argument("--list-models", action=ListModels,
                         help="print the bundled models (task, training data, date, threshold, benchmark metrics "
                              "from their manifests) and exit")
@@ -132,6 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
                              "needed by, and only by, models trained with --coverage")
     parser.add_argument("--threshold", type=common.probability, default=None,
                         help="call threshold (default: the one chosen on validation data, from the manifest)")
+    scan = parser.add_argument_group("genome scan (an NPZ of mt-encode --genome --annotation)")
+    scan.add_argument("--survey", metavar="TSV",
+                      help="per score cut-off: candidates called, false discoveries expected (from the calibrated "
+                           "model, and from decoys when the scan ran with --decoys) and, with --known, known loci "
+                           "called")
+    scan.add_argument("--survey-plot", metavar="PNG",
+                      help="figure: score distributions of the candidates, the decoys and the known loci")
+    scan.add_argument("--known", metavar="GFF3|BED",
+                      help="known miRNA or mirtron loci of the same assembly (miRBase GFF3 or BED): counted in "
+                           "the survey when a called candidate overlaps them")
     evaluation = parser.add_argument_group("evaluation")
     evaluation.add_argument("--labels", metavar="TSV", help="id<TAB>label: report AUC, AUPR, F1, MCC, ...")
     evaluation.add_argument("--metrics", metavar="TSV", help="write those metrics to a table as well")
@@ -140,17 +154,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _chunks(args: argparse.Namespace, stats) -> Iterator:
-    """Encoded chunks of the input, in order (FASTA folded chunk by chunk)."""
-    from ..encoding import encode_sequences
-    from ..io.encoded import read_encoded
-    from ..io.fasta import iter_hairpins
-    from ..io.npz import looks_like_npz
+#: the bundled model that scores genome-scan NPZs by default
+GENOME_MODEL = "genome"
+#: arrays that mark an NPZ as a genome scan's (mt-encode --annotation)
+SCAN_COLUMNS = ("annotation_splice_distance", "annotation_subtype")
+COORDINATE_COLUMNS = tuple(f"annotation_{key}" for key in ("contig", "start", "end", "strand"))
 
-    if looks_like_npz(args.input):
-        encoded = read_encoded(args.input)
-        for start in range(0, len(encoded), args.chunk_size):
-            yield encoded.subset(range(start, min(start + args.chunk_size, len(encoded))))
+
+def _chunks(args: argparse.Namespace, stats, is_npz: bool) -> Iterator:
+    """Encoded chunks of the input, in order (an NPZ read, a FASTA folded, chunk by chunk)."""
+    from ..encoding import encode_sequences
+    from ..io.encoded import iter_encoded
+    from ..io.fasta import iter_hairpins
+
+    if is_npz:
+        yield from iter_encoded(args.input, args.chunk_size)
         return
     records = iter_hairpins(args.input, args.max_length, args.skip_long, stats)
     while chunk := list(itertools.islice(records, args.chunk_size)):
@@ -158,32 +176,60 @@ def _chunks(args: argparse.Namespace, stats) -> Iterator:
                                threads=args.threads, max_length=args.max_length)
 
 
+def _choose_model(args: argparse.Namespace, scan: bool):
+    """The model file and manifest: --model, else 'genome' for a genome scan, else the default model."""
+    from ..io.model import bundled_models, read_manifest, resolve_model
+
+    name = args.model
+    if name is None and scan and GENOME_MODEL in bundled_models():
+        name = GENOME_MODEL
+        logger.info("genome-scan input: scoring with the bundled '%s' model, calibrated on real intron background "
+                    "(--model human_mirtron scores the candidates as hairpins instead)", GENOME_MODEL)
+    path = resolve_model(name)
+    manifest = read_manifest(path)
+    if manifest.get("input") == "genome_scan" and not scan:
+        logger.warning("model %s was trained on genome-scan candidates (mt-encode --annotation); %s is not one, "
+                       "so its probabilities are outside what the model was calibrated for", path.name, args.input)
+    return path, manifest
+
+
 def execute(args: argparse.Namespace) -> int:
-    import os
+    import contextlib
 
     import numpy as np
 
     from ..errors import InputError
-    from ..io.atomic import atomic_text, check_outputs, check_writable
+    from ..io.atomic import atomic_outputs, atomic_text, check_outputs
+    from ..io.encoded import encoded_columns
     from ..io.fasta import HairpinStats
-    from ..io.model import read_manifest, resolve_model
+    from ..io.npz import looks_like_npz
+    from ..io.predictions import annotation_columns, bed_rows, write_tsv_header, write_tsv_rows
     from ..io.tsv import read_labels, write_table
     from .encode import report_stats
 
-    check_outputs({"-o": args.output, "--metrics": args.metrics},  # the output guard: before any work
-                  [args.input, args.labels, *args.coverage,
-                   args.model if args.model and os.path.isfile(args.model) else None])
-    check_writable(args.output)
+    outputs = {"-o": args.output, "--metrics": args.metrics, "--survey": args.survey,
+               "--survey-plot": args.survey_plot}
+    check_outputs(outputs, [args.input, args.labels, args.known, *args.coverage,
+                            args.model if args.model and os.path.exists(args.model) else None])
     output_format = args.format or ("bed" if str(args.output).lower().endswith(".bed") else "tsv")
-    if output_format == "bed":
-        check_bed_input(args.input)
-    if args.metrics:
-        check_writable(args.metrics)
+    is_npz = looks_like_npz(args.input)
+    columns = encoded_columns(args.input) if is_npz else set()
+    scan = all(key in columns for key in SCAN_COLUMNS)
+    if output_format == "bed" and not all(key in columns for key in COORDINATE_COLUMNS):
+        raise InputError(args.input, "BED output needs genomic coordinates: score the NPZ of mt-encode --annotation "
+                         "(genome scan) or of BED/coordinate input, or write TSV")
+    for option, value in (("--survey", args.survey), ("--survey-plot", args.survey_plot), ("--known", args.known)):
+        if value and not scan:
+            raise InputError(args.input, f"{option} needs a genome-scan NPZ (mt-encode --genome --annotation)")
     if args.metrics and not args.labels:
         raise InputError(args.metrics, "--metrics needs --labels")
-    model_path = resolve_model(args.model)
-    manifest = read_manifest(model_path)
+    model_path, manifest = _choose_model(args, scan)
     truth = read_labels(args.labels) if args.labels else None
+    known = None
+    if args.known:
+        from ..io.known import KnownIndex, read_known
+
+        known = KnownIndex(read_known(args.known))
     coverage = None
     if args.coverage:
         from ..io.coverage import read_coverage_files
@@ -192,60 +238,96 @@ def execute(args: argparse.Namespace) -> int:
     from ..coverage import check_coverage_for_model
 
     check_coverage_for_model(manifest, coverage, str(model_path), " ".join(args.coverage))
-    if coverage is not None:
-        from ..io.npz import looks_like_npz
+    if coverage is not None and is_npz:  # FASTA input is checked chunk by chunk
+        from ..coverage import check_coverage_ids
+        from ..io.encoded import read_encoded
 
-        if looks_like_npz(args.input):  # FASTA input is checked chunk by chunk
-            from ..coverage import check_coverage_ids
-            from ..io.encoded import read_encoded
+        check_coverage_ids(read_encoded(args.input).ids, coverage, " ".join(args.coverage))
+    from ..encoding import uses_context
 
-            check_coverage_ids(read_encoded(args.input).ids, coverage, " ".join(args.coverage))
+    context = uses_context(manifest)
+    if context and not scan:
+        raise InputError(args.input, f"model {model_path.name} reads where a candidate sits in its intron (intron "
+                         "length, subtype, splice distance): score an NPZ of mt-encode --genome --annotation, or "
+                         "give a hairpin model (--model human_mirtron)")
     threshold = args.threshold if args.threshold is not None else float(manifest["threshold"])
     positive_call = manifest.get("positive_class", "positive")
 
     common.load_tensorflow(args.debug, args.threads)
     from ..encoding import model_inputs, uses_energy
     from ..io.model import load_model
-    from ..prediction import check_inputs, predict_arrays
+    from ..prediction import check_inputs, compiled, predict_arrays
 
     model, manifest = load_model(model_path)
     logger.info("model %s (task %s, threshold %.3f)", model_path.name, manifest.get("task"), threshold)
     stats = HairpinStats()
     progress = common.Progress("scoring", None, args.quiet)
-    seen_ids, scored_ids, scores = set(), [], []
-    bed_rows: list = []
-    with atomic_text(args.output) as stream:
-        for chunk in _chunks(args, stats):
+    seen_ids: set[str] = set()
+    scored_ids: list[str] = []
+    scores: list[float] = []
+    bed: list = []
+    real_scores: list[np.ndarray] = []
+    decoy_scores: list[np.ndarray] = []
+    hit_rows: list[int] = []
+    hit_loci: list[int] = []
+    written = 0
+    with atomic_outputs() as group, contextlib.ExitStack() as files:
+        stream = files.enter_context(atomic_text(args.output, group))
+        for chunk in _chunks(args, stats, is_npz):
             extra = None
             if coverage is not None:
                 from ..coverage import coverage_channels
 
                 extra = coverage_channels(chunk, coverage, " ".join(args.coverage))
-            arrays = model_inputs(chunk, extra, energy=uses_energy(manifest))
+            arrays = model_inputs(chunk, extra, energy=uses_energy(manifest), context=context)
             check_inputs(manifest, arrays[0].shape[1], args.input)
             probabilities = predict_arrays(model, arrays, args.batch_size)
+            decoy = np.asarray(chunk.annotations["decoy"]) == 1 if "decoy" in chunk.annotations \
+                else np.zeros(len(chunk), dtype=bool)
+            real = np.flatnonzero(~decoy)
+            if decoy.any():
+                decoy_scores.append(probabilities[decoy])
+            if known is not None:
+                annotations = chunk.annotations
+                offset = sum(len(part) for part in real_scores)
+                for position, row in enumerate(real):
+                    for locus in known.overlaps(str(annotations["contig"][row]), int(annotations["start"][row]),
+                                                int(annotations["end"][row]), str(annotations["strand"][row])):
+                        hit_rows.append(offset + position)
+                        hit_loci.append(locus)
+            real_scores.append(probabilities[real])
+            kept = real[probabilities[real] >= args.min_probability]
             if output_format == "bed":
-                bed_rows.extend(bed_lines(chunk, probabilities, args.min_probability))
+                bed.extend(bed_rows(chunk, probabilities, kept))
             else:
-                write_tsv_rows(stream, chunk, probabilities, threshold, positive_call, args.min_probability,
-                               header=progress.done == 0)
+                if written == 0:
+                    write_tsv_header(stream, annotation_columns(chunk.annotations))
+                write_tsv_rows(stream, chunk, probabilities, kept, threshold, positive_call,
+                               annotation_columns(chunk.annotations))
+            written += len(real)
             if truth is not None:
                 seen_ids.update(chunk.ids)
-                keep = [row for row, identifier in enumerate(chunk.ids) if identifier in truth]
+                keep = [row for row in real if chunk.ids[row] in truth]
                 scored_ids.extend(chunk.ids[row] for row in keep)
                 scores.extend(float(probabilities[row]) for row in keep)
             progress(len(chunk))
-        if progress.done == 0:
+        if written == 0:
             raise InputError(args.input, "no sequences to score")
         if output_format == "bed":
-            bed_rows.sort(key=lambda row: row[0])
-            stream.writelines(line for _, line in bed_rows)
+            bed.sort(key=lambda row: row[0])
+            stream.writelines(line for _, line in bed)
         if truth is not None:
             unknown = [identifier for identifier in truth if identifier not in seen_ids]
             if unknown:  # raised inside the block, so no prediction file is left behind
                 raise InputError(args.labels, f"{len(unknown)} labelled id(s) are not in the input: "
                                  + ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else ""))
+        if scan:
+            _report_survey(args, group, np.concatenate(real_scores),
+                           np.concatenate(decoy_scores) if decoy_scores else None, known, hit_rows, hit_loci,
+                           threshold)
     progress.close()
+    logger.debug("tracing: %.2f s for the whole run (one trace per model)",
+                 compiled(model, len(manifest.get("channels", []))).trace_seconds)
     report_stats(args.input, stats)
 
     if truth is not None:
@@ -261,57 +343,42 @@ def execute(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_bed_input(path: str) -> None:
-    """BED output needs an NPZ whose annotations hold genomic coordinates (checked before scoring)."""
+def _report_survey(args: argparse.Namespace, group, probabilities, decoys, known, hit_rows, hit_loci,
+                   threshold: float) -> None:
+    """The genome scan's survey: log line at the call threshold, then the table and figure if asked for."""
+    import numpy as np
+
     from ..errors import InputError
-    from ..io.npz import looks_like_npz
+    from ..io.tsv import write_table
+    from ..survey import COLUMNS, KnownHits, describe_cutoff, format_row, survey_rows
 
-    if looks_like_npz(path):
-        import zipfile
+    hits = None
+    if known is not None:
+        if not hit_rows:
+            raise InputError(args.known, "no known locus overlaps any candidate: is it of the same assembly and "
+                             "contig naming as the genome that was scanned?")
+        hits = KnownHits(np.array(hit_rows), np.array(hit_loci), known.total_on_seen_contigs())
+    rows = survey_rows(probabilities, decoys, hits, threshold=threshold)
+    at_threshold = next(row for row in rows if row["cutoff"] == threshold)
+    description = describe_cutoff(at_threshold)
+    logger.info("%s", description)
+    if args.survey:
+        write_table(args.survey, COLUMNS, [format_row(row) for row in rows],
+                    comments=[f"default call: {description}",
+                              f"{len(probabilities)} candidates" + (f", {len(decoys)} decoys" if decoys is not None
+                                                                     else ", no decoys (mt-encode --decoys)")],
+                    group=group)
+    if args.survey_plot:
+        from ..plots import save_figure, survey_figure
 
-        with zipfile.ZipFile(path) as archive:
-            names = {name[:-4] for name in archive.namelist()}
-        if all(f"annotation_{key}" in names for key in ("contig", "start", "end", "strand")):
-            return
-    raise InputError(path, "BED output needs genomic coordinates: score the NPZ of mt-encode --annotation "
-                     "(genome scan) or of BED/coordinate input, or write TSV")
-
-
-def _annotation_columns(chunk) -> list[str]:
-    from ..introns import ANNOTATION_COLUMNS
-
-    return ([key for key in ANNOTATION_COLUMNS if key in chunk.annotations]
-            + sorted(key for key in chunk.annotations if key not in ANNOTATION_COLUMNS))
-
-
-def write_tsv_rows(stream, chunk, probabilities, threshold: float, positive_call: str, min_probability: float,
-                   header: bool) -> None:
-    """Prediction rows (id, length, probability, call, then any annotation columns of the input)."""
-    columns = _annotation_columns(chunk)
-    if header:
-        stream.write("\t".join(["id", "length", "probability", "call", *columns]) + "\n")
-    for row, (identifier, sequence, probability) in enumerate(zip(chunk.ids, chunk.sequences, probabilities)):
-        if probability < min_probability:
-            continue
-        call = positive_call if probability >= threshold else "other"
-        extra = "".join(f"\t{chunk.annotations[key][row]}" for key in columns)
-        stream.write(f"{identifier}\t{len(sequence)}\t{probability:.4f}\t{call}{extra}\n")
-
-
-def bed_lines(chunk, probabilities, min_probability: float) -> list[tuple[tuple, str]]:
-    """``(sort key, BED6 line)``: name = id|subtype, score = probability x 1000, sorted later by
-    contig (as text, like ``sort -k1,1 -k2,2n``), start, end, strand."""
-    annotations = chunk.annotations
-    rows = []
-    for row, (identifier, probability) in enumerate(zip(chunk.ids, probabilities)):
-        if probability < min_probability:
-            continue
-        contig, start, end = str(annotations["contig"][row]), int(annotations["start"][row]), int(annotations["end"][row])
-        strand = str(annotations["strand"][row])
-        name = f"{identifier}|{annotations['subtype'][row]}" if "subtype" in annotations else identifier
-        score = min(1000, max(0, int(round(float(probability) * 1000))))
-        rows.append(((contig, start, end, strand, name), f"{contig}\t{start}\t{end}\t{name}\t{score}\t{strand}\n"))
-    return rows
+        known_scores = None
+        if hits is not None:  # a locus's score: its best-scored overlapping candidate
+            best: dict[int, float] = {}
+            for row, locus in zip(hits.rows, hits.loci):
+                best[int(locus)] = max(best.get(int(locus), 0.0), float(probabilities[row]))
+            known_scores = np.array(list(best.values()))
+        save_figure(survey_figure(probabilities, decoys, known_scores, threshold), group.path(args.survey_plot,
+                                                                                            suffix=".png"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Mapping
+from typing import Iterator, Mapping
 
 import numpy as np
 
 from ..encoding import ENCODED_KIND, ENCODING_FORMAT_VERSION, EncodedSet
 from ..errors import InputError
 from .atomic import atomic_outputs
-from .npz import read_arrays, write_arrays
+from .npz import iter_rows, open_checked, read_arrays, write_arrays
 from .tsv import write_table
 
 REQUIRED = ("ids", "sequences", "structures", "mfe", "max_length")
@@ -42,6 +42,33 @@ def read_encoded(path: str | os.PathLike) -> EncodedSet:
     if len(set(encoded.ids)) != len(encoded.ids):
         raise InputError(str(path), "NPZ has duplicate ids")
     return encoded
+
+
+def iter_encoded(path: str | os.PathLike, chunk_size: int) -> Iterator[EncodedSet]:
+    """An encoded NPZ as :class:`EncodedSet` chunks of ``chunk_size`` records, in order, each checked as
+    :func:`read_encoded` checks the whole (ids must also be unique across chunks). Memory holds one chunk,
+    not the file: the one-hot array is never read (it is rebuilt from sequence and structure)."""
+    name = str(path)
+    archive = open_checked(path, ENCODED_KIND, ENCODING_FORMAT_VERSION, REQUIRED)
+    with archive:
+        max_length = archive["max_length"]
+        keys = ["ids", "sequences", "structures", "mfe"] + sorted(
+            key for key in archive.files if key.startswith("annotation_"))
+        seen: set[str] = set()
+        for arrays in iter_rows(archive, keys, chunk_size, name):
+            arrays["max_length"] = max_length
+            check_encoded_arrays(arrays, name)
+            encoded = EncodedSet.from_arrays(arrays)
+            if seen.intersection(encoded.ids) or len(set(encoded.ids)) != len(encoded.ids):
+                raise InputError(name, "NPZ has duplicate ids")
+            seen.update(encoded.ids)
+            yield encoded
+
+
+def encoded_columns(path: str | os.PathLike) -> set[str]:
+    """Names of the arrays of an encoded NPZ (without reading them): e.g. ``annotation_decoy``."""
+    with open_checked(path, ENCODED_KIND, ENCODING_FORMAT_VERSION, REQUIRED) as archive:
+        return set(archive.files)
 
 
 def _first_bad_record(ids: list[str], texts: list[str], allowed: frozenset) -> tuple[int, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import zipfile
 import zlib
-from typing import Mapping
+from typing import Iterator, Mapping
 
 import numpy as np
 
@@ -43,7 +43,17 @@ def _format_version(archive, name: str, kind: str) -> int:
 def read_arrays(
     path: str | os.PathLike, kind: str, version: int, required: tuple[str, ...]
 ) -> dict[str, np.ndarray]:
-    """Open an NPZ of ``kind`` and check its version and keys; arrays load lazily on access."""
+    """Open an NPZ of ``kind``, check its version and keys, and load every array."""
+    archive = open_checked(path, kind, version, required)
+    try:
+        return {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as error:
+        raise InputError(str(path), f"NPZ is corrupt or truncated ({error})") from None
+
+
+def open_checked(path: str | os.PathLike, kind: str, version: int, required: tuple[str, ...]):
+    """Open an NPZ of ``kind`` and check its version and keys; arrays load lazily on access
+    (a ``numpy.lib.npyio.NpzFile``)."""
     name = str(path)
     if not os.path.exists(name):
         raise InputError(name, "no such file")
@@ -77,10 +87,42 @@ def read_arrays(
     missing = [key for key in required if key not in keys]
     if missing:
         raise InputError(name, f"{kind} NPZ lacks array(s): {', '.join(missing)}")
+    return archive
+
+
+def iter_rows(archive, keys: list[str], chunk_size: int, name: str) -> Iterator[dict[str, np.ndarray]]:
+    """The 1-D arrays ``keys`` of an open NPZ, ``chunk_size`` rows at a time, decompressed as they are
+    read: memory holds one chunk of each, whatever the file's size."""
+    streams, shapes, dtypes = [], [], []
     try:
-        return {key: archive[key] for key in archive.files}
+        for key in keys:
+            stream = archive.zip.open(f"{key}.npy")
+            major, _ = np.lib.format.read_magic(stream)
+            shape, fortran, dtype = (np.lib.format.read_array_header_1_0(stream) if major == 1
+                                     else np.lib.format.read_array_header_2_0(stream))
+            if len(shape) != 1 or dtype.hasobject:
+                raise InputError(name, f"NPZ array '{key}' is not a plain 1-D array (shape {shape})")
+            streams.append(stream)
+            shapes.append(shape[0])
+            dtypes.append(dtype)
+        if len(set(shapes)) > 1:
+            raise InputError(name, "encoded NPZ is inconsistent: " + ", ".join(
+                f"'{key}' has {rows}" for key, rows in zip(keys, shapes)) + " record(s) (re-create it with mt-encode)")
+        total = shapes[0] if shapes else 0
+        for start in range(0, total, chunk_size):
+            rows = min(chunk_size, total - start)
+            chunk = {}
+            for key, stream, dtype in zip(keys, streams, dtypes):
+                data = stream.read(rows * dtype.itemsize)
+                if len(data) != rows * dtype.itemsize:
+                    raise InputError(name, f"NPZ is corrupt or truncated (array '{key}' ends early)")
+                chunk[key] = np.frombuffer(data, dtype=dtype)
+            yield chunk
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as error:
         raise InputError(name, f"NPZ is corrupt or truncated ({error})") from None
+    finally:
+        for stream in streams:
+            stream.close()
 
 
 def _starts_like_zip(path: str) -> bool:

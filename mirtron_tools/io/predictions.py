@@ -1,0 +1,48 @@
+"""Prediction outputs of mt-predict: TSV rows (input order) and BED6 rows (sorted at the end)."""
+from __future__ import annotations
+
+from typing import IO, Sequence
+
+import numpy as np
+
+from ..introns import ANNOTATION_COLUMNS
+
+#: annotation columns that describe how a row was made, not the candidate: never written
+HIDDEN_COLUMNS = ("decoy",)
+TSV_COLUMNS = ("id", "length", "probability", "call")
+
+
+def annotation_columns(annotations: dict) -> list[str]:
+    """The input's annotation columns in the documented order (BED order first), then any others sorted."""
+    return ([key for key in ANNOTATION_COLUMNS if key in annotations and key not in HIDDEN_COLUMNS]
+            + sorted(key for key in annotations if key not in ANNOTATION_COLUMNS and key not in HIDDEN_COLUMNS))
+
+
+def write_tsv_header(stream: IO[str], columns: Sequence[str]) -> None:
+    stream.write("\t".join([*TSV_COLUMNS, *columns]) + "\n")
+
+
+def write_tsv_rows(stream: IO[str], chunk, probabilities: np.ndarray, rows: np.ndarray, threshold: float,
+                   positive_call: str, columns: Sequence[str]) -> None:
+    """One row per index of ``rows``: id, length, probability (4 decimals), call, annotation columns."""
+    annotations = chunk.annotations
+    for row in rows:
+        probability = float(probabilities[row])
+        call = positive_call if probability >= threshold else "other"
+        extra = "".join(f"\t{annotations[key][row]}" for key in columns)
+        stream.write(f"{chunk.ids[row]}\t{len(chunk.sequences[row])}\t{probability:.4f}\t{call}{extra}\n")
+
+
+def bed_rows(chunk, probabilities: np.ndarray, rows: np.ndarray) -> list[tuple[tuple, str]]:
+    """``(sort key, BED6 line)`` for each index of ``rows``: name = id|subtype, score = probability x 1000;
+    sorted later by contig (as text, like ``sort -k1,1 -k2,2n``), start, end, strand."""
+    annotations = chunk.annotations
+    result = []
+    for row in rows:
+        contig, start, end = str(annotations["contig"][row]), int(annotations["start"][row]), int(annotations["end"][row])
+        strand = str(annotations["strand"][row])
+        identifier = chunk.ids[row]
+        name = f"{identifier}|{annotations['subtype'][row]}" if "subtype" in annotations else identifier
+        score = min(1000, max(0, int(round(float(probabilities[row]) * 1000))))
+        result.append(((contig, start, end, strand, name), f"{contig}\t{start}\t{end}\t{name}\t{score}\t{strand}\n"))
+    return result

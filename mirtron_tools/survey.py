@@ -1,0 +1,87 @@
+"""The survey of a genome scan: per score cut-off, candidates called and the false discoveries to expect.
+
+In the spirit of miRDeep2's survey table (Friedländer et al. 2012), which weighs the candidates that
+pass each score cut-off against those that pass it when the signal is permuted. Two estimates of the
+false calls at a cut-off ``c`` are given side by side (pure numpy, no file access):
+
+* **model**: the sum of ``1 - p`` over the candidates called. The ``genome`` model's probability is
+  calibrated on held-out real intron background at the genome-scale prior written in its manifest,
+  so this is the number of calls expected not to be known-mirtron-like. Known mirtrons are an
+  incomplete truth, so it counts unknown mirtrons as false too: an upper bound in that sense.
+* **decoys** (when the scan was run with ``mt-encode --decoys``): the number of decoy candidates
+  called, scaled by ``candidates / decoys`` (one decoy window per real window, dinucleotides and
+  splice-site ends kept, cut by the same rule and scored by the same model). Shuffled windows fold
+  less well than real introns, so decoys estimate only the chance part of the false calls: a lower
+  bound, to read beside the model's.
+
+With known loci (``mt-predict --known``), the table also counts the known loci that some called
+candidate overlaps.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: score cut-offs of the table (the model's call threshold is added to them)
+CUTOFFS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
+COLUMNS = ("cutoff", "called", "called_share", "expected_false_model", "fdr_model", "decoys_called",
+           "expected_false_decoys", "fdr_decoys", "known_called", "known_total")
+
+
+@dataclass
+class KnownHits:
+    """Which candidates overlap which known loci: ``rows`` (candidate index) and ``loci`` (locus index)
+    in parallel; ``total`` = known loci on the scanned contigs."""
+
+    rows: np.ndarray
+    loci: np.ndarray
+    total: int
+
+
+def survey_rows(probabilities: np.ndarray, decoys: np.ndarray | None = None, known: KnownHits | None = None,
+                cutoffs: tuple[float, ...] = CUTOFFS, threshold: float | None = None) -> list[dict]:
+    """One record per cut-off (ascending; ``threshold`` included): :data:`COLUMNS` as keys.
+
+    probabilities: ``(n,)`` of the real candidates; decoys: ``(m,)`` of the decoy candidates or None.
+    FDRs are ``expected false / called`` (0 when nothing is called), capped at 1.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    values = sorted(set(cutoffs) | ({float(threshold)} if threshold is not None else set()))
+    scale = len(probabilities) / len(decoys) if decoys is not None and len(decoys) else 0.0
+    rows = []
+    for cutoff in values:
+        called = probabilities >= cutoff
+        count = int(called.sum())
+        expected = float(np.sum(1.0 - probabilities[called]))
+        record: dict = {"cutoff": cutoff, "called": count,
+                        "called_share": count / len(probabilities) if len(probabilities) else 0.0,
+                        "expected_false_model": expected, "fdr_model": min(1.0, expected / count) if count else 0.0}
+        if decoys is not None:
+            passing = int(np.sum(np.asarray(decoys) >= cutoff))
+            record.update(decoys_called=passing, expected_false_decoys=passing * scale,
+                          fdr_decoys=min(1.0, passing * scale / count) if count else 0.0)
+        if known is not None:
+            hit = probabilities[known.rows] >= cutoff if len(known.rows) else np.zeros(0, dtype=bool)
+            record.update(known_called=int(len(np.unique(known.loci[hit]))), known_total=known.total)
+        rows.append(record)
+    return rows
+
+
+def format_row(record: dict) -> list[str]:
+    """A survey record as TSV fields in :data:`COLUMNS` order (``NA`` where an estimate is not available)."""
+    formats = {"cutoff": "{:.4f}", "called_share": "{:.4f}", "expected_false_model": "{:.1f}", "fdr_model": "{:.3f}",
+               "expected_false_decoys": "{:.1f}", "fdr_decoys": "{:.3f}"}
+    return [formats.get(column, "{}").format(record[column]) if column in record else "NA" for column in COLUMNS]
+
+
+def describe_cutoff(record: dict) -> str:
+    """One line for the log and the table header: calls at a cut-off and their estimated FDR."""
+    text = (f"{record['called']} candidates called ({100 * record['called_share']:.2f} %) at probability >= "
+            f"{record['cutoff']:.4f}; estimated false discovery rate {record['fdr_model']:.2f} (model")
+    if "fdr_decoys" in record:
+        text += f"), {record['fdr_decoys']:.2f} (decoys"
+    text += ")"
+    if "known_called" in record:
+        text += f"; {record['known_called']} of {record['known_total']} known loci called"
+    return text
