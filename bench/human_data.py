@@ -12,6 +12,8 @@ benchmark and the tests use the same data:
 * Exact duplicate sequences are kept once (first source wins); a sequence labelled both ways
   (e.g. hsa-mir-6859-1..4: FALSE in miRBase_set, a mirtron in mirtronDB) is dropped from both.
 * Sequences longer than 200 nt are dropped (none are in these sets).
+* Human chromosome 19 is held out (``hold_out_chr19``, on by default): every hairpin that shares an exact
+  stretch of at least 45 nt with chr19 is dropped (bench/chr19_holdout.py states the rule).
 """
 from __future__ import annotations
 
@@ -72,12 +74,14 @@ class LabelledSet:
     labels: list[int] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     report: dict[str, int] = field(default_factory=dict)
+    #: sequences dropped by the chr19 hold-out
+    held_out: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ids)
 
 
-def human_mirtron_set(shared: Path = SHARED, max_length: int = 200) -> LabelledSet:
+def human_mirtron_set(shared: Path = SHARED, max_length: int = 200, hold_out_chr19: bool = True) -> LabelledSet:
     """All human mirtrons vs canonical miRNAs, cleaned as described in the module docstring."""
     candidates: list[tuple[str, str, int, str]] = []  # id, sequence, label, source
     mirbase_mirtron_names = set()
@@ -108,9 +112,20 @@ def human_mirtron_set(shared: Path = SHARED, max_length: int = 200) -> LabelledS
     result = LabelledSet()
     seen_sequences, seen_ids = set(), set()
     conflicts = duplicates = too_long = 0
+    held_out = set()
+    if hold_out_chr19:
+        import chr19_holdout
+
+        distinct = sorted(labels_by_sequence)
+        held_out = {sequence for sequence, dropped in zip(distinct, chr19_holdout.held_out_mask(distinct, shared))
+                    if dropped}
     for identifier, sequence, label, source in candidates:
         if len(labels_by_sequence[sequence]) > 1:
             conflicts += 1
+            continue
+        if sequence in held_out:
+            if sequence not in result.held_out:
+                result.held_out.append(sequence)
             continue
         if sequence in seen_sequences:
             duplicates += 1
@@ -128,7 +143,8 @@ def human_mirtron_set(shared: Path = SHARED, max_length: int = 200) -> LabelledS
         result.sources.append(source)
     result.report = {"candidates": len(candidates), "mirbase22_removed_as_mirtron": removed_overlap,
                      "dropped_conflicting_label": conflicts, "dropped_duplicate": duplicates,
-                     "dropped_too_long": too_long, "positives": sum(result.labels),
+                     "dropped_too_long": too_long, "dropped_chr19": len(result.held_out),
+                     "positives": sum(result.labels),
                      "negatives": len(result.labels) - sum(result.labels)}
     return result
 

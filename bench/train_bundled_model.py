@@ -34,12 +34,16 @@ TREE_WEIGHT = "auto"
 #: mt-train --energy: the free-energy channel, and structure + free-energy features in the regression
 ENERGY = True
 DESCRIPTION = ("human mirtrons (miRBase_set TRUE, Wen/Rorbach putative mirtrons, mirtronDB human precursors) vs "
-               "human canonical miRNAs (miRBase_set FALSE, miRBase v22 stem-loops without known mirtrons); "
+               "human canonical miRNAs (miRBase_set FALSE, miRBase v22 stem-loops without known mirtrons), GRCh38 chr19 "
+               "held out; "
                "built by bench/train_bundled_model.py")
 
 
 def write_inputs(folder: Path, shared: Path = human_data.SHARED) -> tuple[Path, Path, dict]:
-    """Write positive/negative FASTA files of the cleaned human set; return them and the cleaning report."""
+    """Write positive/negative FASTA files of the cleaned human set; return them and the cleaning report
+    (with the chr19 hold-out record of the manifest under ``held_out``)."""
+    import chr19_holdout
+
     data = human_data.human_mirtron_set(shared)
     paths = folder / "human_mirtrons.fa", folder / "human_canonical.fa"
     for path, wanted in zip(paths, (1, 0)):
@@ -47,7 +51,8 @@ def write_inputs(folder: Path, shared: Path = human_data.SHARED) -> tuple[Path, 
             for identifier, sequence, label in zip(data.ids, data.sequences, data.labels):
                 if label == wanted:
                     stream.write(f">{identifier}\n{sequence}\n")
-    return paths[0], paths[1], data.report
+    return paths[0], paths[1], {**data.report, "held_out": chr19_holdout.holdout_record(data.sequences,
+                                                                                         data.held_out)}
 
 
 def encode_inputs(folder: Path, threads: int = 2) -> tuple[Path, Path, dict]:
@@ -92,6 +97,12 @@ def main() -> None:
                              "--tree-weight", str(TREE_WEIGHT),
                              *(["--energy"] if ENERGY else []), "--threads", str(args.threads),
                              "--description", DESCRIPTION])
+    if status == 0:
+        from mirtron_tools.io.model import read_manifest, update_manifest
+
+        update_manifest(args.output, {"training_data": {**read_manifest(args.output)["training_data"],
+                                                         "held_out": report["held_out"]},
+                                      "built_by": "bench/train_bundled_model.py"})
     raise SystemExit(status)
 
 

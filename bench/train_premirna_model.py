@@ -46,13 +46,17 @@ ENERGY = True
 MAX_LENGTH = 400
 DATASET = "deepMiRGene/reproduce/dataset"
 DESCRIPTION = ("pre-miRNAs of many species vs pseudo-hairpins: deepMiRGene cross-species training set "
-               "(cv/whole/whole_{pos,neg}_all.fa; test/whole held out); built by bench/train_premirna_model.py")
+               "(cv/whole/whole_{pos,neg}_all.fa; test/whole held out; GRCh38 chr19 held out); "
+               "built by bench/train_premirna_model.py")
 
 
-def deepmirgene_records(part: str, shared: Path = human_data.SHARED) -> tuple[list[tuple[str, str]],
-                                                                            list[tuple[str, str]]]:
+def deepmirgene_records(part: str, shared: Path = human_data.SHARED, hold_out_chr19: bool | None = None
+                        ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """``(positives, negatives)`` as ``(id, RNA sequence)`` for ``cv/human``, ``cv/whole``,
-    ``test/human`` or ``test/whole`` (the cv parts are the ``*_all.fa`` files)."""
+    ``test/human`` or ``test/whole`` (the cv parts are the ``*_all.fa`` files).
+
+    The training (cv) parts drop every record that the chr19 hold-out rule holds out
+    (bench/chr19_holdout.py); ``hold_out_chr19`` overrides that (default: on for cv, off for test)."""
     kind, name = part.split("/")
     folder = shared / DATASET / kind / name
     records = []
@@ -60,7 +64,20 @@ def deepmirgene_records(part: str, shared: Path = human_data.SHARED) -> tuple[li
         path = folder / (f"{name}_{label}_all.fa" if kind == "cv" else f"{name}_{label}_test.fa")
         records.append([(f"{name}_{label}_{header.split()[0]}", human_data.rna(sequence))
                         for header, sequence in human_data.read_fasta_pairs(path)])
+    if hold_out_chr19 if hold_out_chr19 is not None else kind == "cv":
+        import chr19_holdout
+
+        for index, part_records in enumerate(records):
+            dropped = chr19_holdout.held_out_mask([sequence for _, sequence in part_records], shared)
+            records[index] = [record for record, drop in zip(part_records, dropped) if not drop]
     return records[0], records[1]
+
+
+def held_out_records(part: str, shared: Path = human_data.SHARED) -> list[str]:
+    """Sequences of a deepMiRGene part that the chr19 hold-out drops."""
+    kept = {sequence for records in deepmirgene_records(part, shared) for _, sequence in records}
+    every = {sequence for records in deepmirgene_records(part, shared, hold_out_chr19=False) for _, sequence in records}
+    return sorted(every - kept)
 
 
 def inputs_sha256(positives: list[tuple[str, str]], negatives: list[tuple[str, str]]) -> str:
@@ -160,7 +177,11 @@ def main() -> None:
         labels, scores, sequences, manifest = score_part(args.output, test_positive, test_negative)
         train_sequences = {sequence for _, sequence in sum(deepmirgene_records("cv/whole"), [])}
         benchmark = benchmark_record(labels, scores, sequences, float(manifest["threshold"]), train_sequences)
+    import chr19_holdout
+
+    kept = [sequence for records in deepmirgene_records("cv/whole") for _, sequence in records]
     training_data = {**read_manifest(args.output)["training_data"], "inputs_sha256": sha,
+                     "held_out": chr19_holdout.holdout_record(kept, held_out_records("cv/whole")),
                      "files": [f"{DATASET}/cv/whole/whole_pos_all.fa", f"{DATASET}/cv/whole/whole_neg_all.fa"]}
     update_manifest(args.output, {
         "training_data": training_data, "built_by": "bench/train_premirna_model.py",
