@@ -170,7 +170,7 @@ def auc_comparison(work: Path, seeds: int, epochs: int) -> dict:
     from mirtron_tools.cli import coverage as coverage_cli
     from mirtron_tools.cli.common import load_tensorflow
     from mirtron_tools.coverage import coverage_channels
-    from mirtron_tools.encoding import encode_sequences, model_inputs
+    from mirtron_tools.encoding import model_inputs
     from mirtron_tools.io.bam import write_alignments
     from mirtron_tools.io.coverage import read_coverage
     from mirtron_tools.io.encoded import read_encoded

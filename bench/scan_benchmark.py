@@ -31,7 +31,7 @@ import numpy as np
 
 
 def generate(folder: Path, introns: int, seed: int) -> tuple[Path, Path, int]:
-    from mirtron_tools.introns import introns_from_transcripts, Transcript
+    from mirtron_tools.introns import Transcript, introns_from_transcripts
     from mirtron_tools.simulate import gtf_lines, simulate_gene_models
 
     # about 8.6 unique introns per gene with (1, 15) introns and exon-skipping transcripts
@@ -85,8 +85,14 @@ def run_scan(genome: Path, annotation: Path, output: Path, threads: int, chunk: 
 def raw_folding_seconds(genome: Path, annotation: Path, candidates: Path, chunk: str | None) -> tuple[float, int, int]:
     """Fold the same windows and the refolded candidate hairpins in one process, tight loop."""
     from mirtron_tools.encoding import fold
-    from mirtron_tools.introns import (ScanParameters, introns_from_transcripts, plan_windows, select_chunk,
-                                       window_clusters, fold_window)
+    from mirtron_tools.introns import (
+        ScanParameters,
+        fold_window,
+        introns_from_transcripts,
+        plan_windows,
+        select_chunk,
+        window_clusters,
+    )
     from mirtron_tools.io.annotation import read_transcripts
     from mirtron_tools.io.encoded import read_encoded
     from mirtron_tools.io.genome import Genome

@@ -2,7 +2,8 @@
 
 The version has one source, the installed package metadata (setup.cfg).
 """
-from importlib.metadata import PackageNotFoundError, version as _version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
 try:
     __version__ = _version("mirtron_tools")

@@ -9,15 +9,21 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
+from conftest import assert_files_equal, write  # noqa: E402
+
 from mirtron_tools import __version__  # noqa: E402
-from mirtron_tools.attribution import (EndProfile, TopScoring, mutagenesis_importance,  # noqa: E402
-                                       prediction_groups, saturation_mutagenesis, substitutions)
+from mirtron_tools.attribution import (  # noqa: E402
+    EndProfile,
+    TopScoring,
+    mutagenesis_importance,
+    prediction_groups,
+    saturation_mutagenesis,
+    substitutions,
+)
 from mirtron_tools.cli import attend  # noqa: E402
 from mirtron_tools.encoding import fold, model_inputs, one_hot  # noqa: E402
 from mirtron_tools.io.encoded import read_encoded  # noqa: E402
 from mirtron_tools.io.model import load_model, save_model  # noqa: E402
-
-from conftest import assert_files_equal, write  # noqa: E402
 
 
 def _table(path):

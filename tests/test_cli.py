@@ -6,13 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import assert_files_equal, write
 
 from mirtron_tools import __version__
 from mirtron_tools.cli import attend, encode, predict, train
 from mirtron_tools.cli import coverage as coverage_cli
 from mirtron_tools.io.encoded import read_encoded
-
-from conftest import assert_files_equal, write
 
 COMMANDS = {"mt-encode": encode, "mt-train": train, "mt-predict": predict, "mt-coverage": coverage_cli,
             "mt-attend": attend}

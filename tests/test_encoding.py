@@ -1,8 +1,18 @@
 import numpy as np
 import pytest
 
-from mirtron_tools.encoding import (CHANNELS, EncodedSet, concatenate, decode_one_hot, encode_sequences, fold,
-                                    fold_many, model_inputs, one_hot, one_hot_batch)
+from mirtron_tools.encoding import (
+    CHANNELS,
+    EncodedSet,
+    concatenate,
+    decode_one_hot,
+    encode_sequences,
+    fold,
+    fold_many,
+    model_inputs,
+    one_hot,
+    one_hot_batch,
+)
 from mirtron_tools.simulate import hairpin_set
 
 

@@ -3,14 +3,27 @@ import gzip
 
 import numpy as np
 import pytest
+from conftest import write
 
 from mirtron_tools.errors import InputError
-from mirtron_tools.introns import (CONVENTIONAL, FIVE_TAILED, THREE_TAILED, Intron, ScanParameters, Transcript,
-                                   anchored_hairpin, intron_windows, introns_from_transcripts, plan_windows,
-                                   prefilter_keep, scan, select_chunk, select_region, window_clusters)
+from mirtron_tools.introns import (
+    CONVENTIONAL,
+    FIVE_TAILED,
+    THREE_TAILED,
+    Intron,
+    ScanParameters,
+    Transcript,
+    anchored_hairpin,
+    intron_windows,
+    introns_from_transcripts,
+    plan_windows,
+    prefilter_keep,
+    scan,
+    select_chunk,
+    select_region,
+    window_clusters,
+)
 from mirtron_tools.io.annotation import read_transcripts
-
-from conftest import write
 
 PARAMETERS = ScanParameters()
 

@@ -2,6 +2,7 @@ import gzip
 
 import numpy as np
 import pytest
+from conftest import write
 
 from mirtron_tools.errors import FormatVersionError, InputError, ModelError
 from mirtron_tools.io.encoded import read_encoded
@@ -9,8 +10,6 @@ from mirtron_tools.io.fasta import read_fasta
 from mirtron_tools.io.model import bundled_models, read_manifest, resolve_model
 from mirtron_tools.io.npz import write_arrays
 from mirtron_tools.io.tsv import read_labels
-
-from conftest import write
 
 
 def test_fasta_normalises_and_reads_gzip(tmp_path):

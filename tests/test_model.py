@@ -296,8 +296,14 @@ def test_fit_trees_is_deterministic_and_weights_count():
 
 def test_ensemble_with_tree_member_mixes_round_trips_and_reads_attention_from_networks(tmp_path):
     from mirtron_tools.boosting import BoostingConfig, fit_trees, tree_probability
-    from mirtron_tools.model import (FEATURE_MEMBER, TREE_MEMBER, ensemble_members, ensemble_model,
-                                     kmer_logistic_model, tree_model)
+    from mirtron_tools.model import (
+        FEATURE_MEMBER,
+        TREE_MEMBER,
+        ensemble_members,
+        ensemble_model,
+        kmer_logistic_model,
+        tree_model,
+    )
     from mirtron_tools.training import kmer_features
 
     rng = np.random.default_rng(6)

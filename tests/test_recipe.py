@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import configparser
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 jinja2 = pytest.importorskip("jinja2")
 yaml = pytest.importorskip("yaml")

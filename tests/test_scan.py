@@ -8,13 +8,12 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import assert_files_equal, write
 
 from mirtron_tools.cli import encode, predict
 from mirtron_tools.encoding import concatenate
 from mirtron_tools.introns import ScanParameters, prefilter_keep
 from mirtron_tools.io.encoded import read_encoded
-
-from conftest import assert_files_equal, write
 
 
 def _scan(test_data, output, *extra, annotation="scan_genes.gtf"):

@@ -174,8 +174,17 @@ def _unknown_ids_error(source: str, unknown: Sequence[str]):
 
 
 def execute(args: argparse.Namespace) -> int:
-    from ..attribution import (EndProfile, TopScoring, attention_header, attention_rows, mutagenesis_header,
-                               mutagenesis_importance, mutagenesis_rows, prediction_groups, saturation_mutagenesis)
+    from ..attribution import (
+        EndProfile,
+        TopScoring,
+        attention_header,
+        attention_rows,
+        mutagenesis_header,
+        mutagenesis_importance,
+        mutagenesis_rows,
+        prediction_groups,
+        saturation_mutagenesis,
+    )
     from ..coverage import check_coverage_for_model, check_coverage_ids, coverage_channels
     from ..errors import InputError, ModelError
     from ..io.atomic import atomic_outputs, atomic_text, check_outputs

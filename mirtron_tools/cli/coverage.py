@@ -80,8 +80,7 @@ def execute(args: argparse.Namespace) -> int:
     from ..coverage import CoverageSet, summary_row
     from ..errors import InputError
     from ..io.atomic import atomic_outputs, check_outputs
-    from ..io.bam import (ReadFilter, check_regions_in_contigs, collect_coverage, prepare_alignments,
-                          read_contig_aliases)
+    from ..io.bam import ReadFilter, check_regions_in_contigs, collect_coverage, prepare_alignments, read_contig_aliases
     from ..io.coverage import summary_path, write_coverage, write_summary
     from ..io.encoded import read_encoded
 

@@ -133,8 +133,16 @@ def execute_scan(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..errors import InputError
-    from ..introns import (ScanParameters, candidates_to_encoded, introns_from_transcripts, plan_windows, scan,
-                           select_chunk, select_region, window_clusters)
+    from ..introns import (
+        ScanParameters,
+        candidates_to_encoded,
+        introns_from_transcripts,
+        plan_windows,
+        scan,
+        select_chunk,
+        select_region,
+        window_clusters,
+    )
     from ..io.annotation import read_transcripts
     from ..io.encoded import write_encoded
     from ..io.genome import Genome

@@ -129,10 +129,10 @@ def _outputs(args: argparse.Namespace) -> tuple[Path, Path, Path]:
 
 def load_training_data(args: argparse.Namespace):
     """(encoded set, labels, description of the sources) from the command's data options."""
+    from ..datasets import labelled_union, labels_for
     from ..errors import InputError
     from ..io.encoded import read_encoded
     from ..io.tsv import read_labels
-    from ..datasets import labelled_union, labels_for
 
     if args.encoded or args.labels:
         if not (args.encoded and args.labels) or args.positive or args.negative:
@@ -248,8 +248,7 @@ def execute(args: argparse.Namespace) -> int:
     from ..io.model import save_model
     from ..model import Architecture
     from ..plots import curves_figure, save_figure
-    from ..training import (TrainingConfig, cross_validate, data_sha256, fit, fit_ensemble, set_seed,
-                            software_versions)
+    from ..training import TrainingConfig, cross_validate, data_sha256, fit, fit_ensemble, set_seed, software_versions
 
     config = TrainingConfig(
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, patience=args.patience,
