@@ -238,8 +238,9 @@ def test_train_ensemble_with_kmer_member_watching_auc(tmp_path, test_data, capsy
               "--attention-units", "4", "-q", "-o", str(tmp_path / "k.keras")]
     assert train.main([*common, "--kmer-weight", "0.5"]) == 1
     assert "--kmer-weight needs --ensemble" in capsys.readouterr().err
-    assert train.main([*common, "--ensemble", "2", "--kmer-weight", "1.5"]) == 1
-    assert "between 0 and 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:  # out of range: a usage error at parse time
+        train.main([*common, "--ensemble", "2", "--kmer-weight", "1.5"])
+    assert usage.value.code == 2 and "between 0 and 1" in capsys.readouterr().err
     assert not (tmp_path / "k.keras").exists()
     assert train.main([*common, "--ensemble", "2", "--kmer-weight", "0.5", "--monitor", "auc"]) == 0
     model, manifest = load_model(tmp_path / "k.keras")
@@ -262,8 +263,9 @@ def test_train_ensemble_with_tree_member_then_predict_and_attend(tmp_path, test_
     assert "--tree-weight needs --ensemble" in capsys.readouterr().err
     assert train.main([*common, "--ensemble", "2", "--tree-weight", "0.6", "--kmer-weight", "0.5"]) == 1
     assert "add up to more than 1" in capsys.readouterr().err
-    assert train.main([*common, "--ensemble", "2", "--tree-weight", "-0.1"]) == 1
-    assert "between 0 and 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        train.main([*common, "--ensemble", "2", "--tree-weight", "-0.1"])
+    assert usage.value.code == 2 and "between 0 and 1" in capsys.readouterr().err
     assert not model_path.exists()
     assert train.main([*common, "--ensemble", "2", "--tree-weight", "0.5", "--energy"]) == 0
     model, manifest = load_model(model_path)
