@@ -65,15 +65,19 @@ def test_decoys_only_with_a_genome_scan(tmp_path, test_data, capsys):
     assert "--decoys: only with --annotation" in capsys.readouterr().err
 
 
-def test_plain_gzip_genome_scans_like_the_plain_one(tmp_path, test_data):
+def test_plain_gzip_genome_scans_like_the_plain_one(tmp_path, test_data, monkeypatch):
+    monkeypatch.setenv("MIRTRON_CACHE", str(tmp_path / "cache"))
     genome = tmp_path / "genome.fa.gz"
     with open(test_data / "scan_genome.fa", "rb") as source, gzip.open(genome, "wb") as target:
         shutil.copyfileobj(source, target)
     assert _scan(test_data, tmp_path / "gz.npz", genome=genome) == 0
     assert _scan(test_data, tmp_path / "plain.npz") == 0
     assert (tmp_path / "gz.tsv").read_text() == (tmp_path / "plain.tsv").read_text()
-    assert (tmp_path / "genome.fa.gz.plain.fa").is_file()  # decompressed once, beside it, and reused
+    copies = list((tmp_path / "cache").glob("genome.fa.*.fa"))
+    assert len(copies) == 1  # decompressed once into the cache, never beside the genome
+    assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith("genome")) == ["genome.fa.gz"]
     assert _scan(test_data, tmp_path / "gz2.npz", genome=genome) == 0
+    assert list((tmp_path / "cache").glob("genome.fa.*.fa")) == copies
 
 
 def test_genome_that_is_not_fasta_is_one_line(tmp_path, test_data, capsys):

@@ -15,7 +15,8 @@ from mirtron_tools.io import model as model_io
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 #: bundled model -> the bench/ script that rebuilds it (each exposes SEED and DESCRIPTION)
-BUILD_SCRIPTS = {"human_mirtron": "train_bundled_model", "premirna": "train_premirna_model"}
+BUILD_SCRIPTS = {"human_mirtron": "train_bundled_model", "premirna": "train_premirna_model",
+                 "genome": "train_genome_model"}
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import atexit
 import gzip
+import hashlib
 import logging
 import os
 import shutil
@@ -29,31 +30,48 @@ def _remove_folder(folder: str) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def cache_folder() -> Path:
+    """Where decompressed genomes are kept between runs: ``$MIRTRON_CACHE``, else
+    ``$XDG_CACHE_HOME/mirtron_tools/genomes`` (``~/.cache/...``)."""
+    if os.environ.get("MIRTRON_CACHE"):
+        return Path(os.environ["MIRTRON_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "mirtron_tools" / "genomes"
+
+
 def plain_copy(path: str) -> str:
-    """A decompressed copy of a plain-gzip genome that pysam can index: beside it (``GENOME.fa.gz`` ->
-    ``GENOME.fa.gz.plain.fa``, reused while newer than the genome) when its folder is writable, else in a
-    temporary folder removed at exit."""
-    beside = f"{path}.plain.fa"
-    if os.path.exists(beside) and os.path.getmtime(beside) >= os.path.getmtime(path):
-        logger.info("%s is plain gzip: using its decompressed copy %s", path, beside)
-        return beside
-    if os.access(Path(path).resolve().parent, os.W_OK):
-        target = beside
-    else:
-        folder = tempfile.mkdtemp(prefix="mirtron_genome_")
-        atexit.register(_remove_folder, folder)
-        target = os.path.join(folder, Path(path).name.removesuffix(".gz"))
+    """A decompressed copy of a plain-gzip genome that pysam can index, made once and reused by later runs
+    and shards: in :func:`cache_folder`, named by the genome's path, size and modification time (so a changed
+    genome gets a new copy); in a temporary folder removed at exit when the cache cannot be written. The
+    genome's own folder is never written to."""
+    status = os.stat(path)
+    key = hashlib.sha256(f"{os.path.realpath(path)}:{status.st_size}:{status.st_mtime_ns}".encode()).hexdigest()[:16]
+    name = f"{Path(path).name.removesuffix('.gz')}.{key}.fa"
+    folder = cache_folder()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        writable = os.access(folder, os.W_OK)
+    except OSError:
+        writable = False
+    if not writable:
+        folder = Path(tempfile.mkdtemp(prefix="mirtron_genome_"))
+        atexit.register(_remove_folder, str(folder))
+    target = folder / name
+    if target.exists():
+        logger.info("%s is plain gzip: using its decompressed copy %s", path, target)
+        return str(target)
     logger.info("%s is plain gzip, which htslib cannot index: decompressing it once to %s", path, target)
-    partial = f"{target}.part{os.getpid()}"
+    partial = folder / f"{name}.part{os.getpid()}"
     try:
         with gzip.open(path, "rb") as source, open(partial, "wb") as copy:
             shutil.copyfileobj(source, copy, 1 << 20)
         os.replace(partial, target)
     except (OSError, EOFError, zlib.error) as error:
-        if os.path.exists(partial):
-            os.remove(partial)
+        if partial.exists():
+            partial.unlink()
         raise InputError(path, f"cannot decompress the gzip genome ({error})") from None
-    return target
+    return str(target)
+
 
 _COMPLEMENT = str.maketrans("ACGUTNacgutnRYKMSWBDHVrykmswbdhv", "UGCAANugcaanYRMKSWVHDByrmkswvhdb")
 
