@@ -246,7 +246,7 @@ def test_bundled_models_hold_out_chr19(name, shared_data):
     finally:
         sys.path.remove(bench)
     dropped = set(held_out["dropped_sequences"])
-    assert dropped <= everything and held_out["dropped"] == len(dropped) > 100
+    assert dropped <= everything and held_out["dropped"] == len(dropped) > 50
     kept = everything - dropped
     assert holdout.sequences_sha256(kept) == held_out["kept_sha256"]  # what the model was trained on
     for hairpin in _chr19_hairpins(shared_data):
