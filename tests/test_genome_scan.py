@@ -198,6 +198,12 @@ def test_known_of_another_assembly_and_survey_of_hairpins_fail_cleanly(tmp_path,
     assert predict.main(["--model", "genome", str(test_data / "synthetic_hairpins.fa"), "-o", str(output)]) == 1
     assert "reads where a candidate sits in its intron" in capsys.readouterr().err
     assert not output.exists()
+    from mirtron_tools.cli import attend
+
+    assert attend.main(["--model", "genome", "--method", "mutagenesis", str(test_data / "scan_candidates.npz"),
+                        "-o", str(output)]) == 1
+    assert "mt-attend explains hairpin models" in capsys.readouterr().err
+    assert not output.exists()
 
 
 def test_one_trace_serves_every_length_and_matches_keras(test_data):

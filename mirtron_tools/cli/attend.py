@@ -229,6 +229,11 @@ def execute(args: argparse.Namespace) -> int:
     from ..prediction import attention_arrays, check_inputs, predict_arrays
 
     model, manifest = load_model(model_path)
+    from ..encoding import uses_context
+
+    if uses_context(manifest):
+        raise ModelError(f"{model_path}: this model scores genome-scan candidates from their intron context "
+                         "(mt-predict); mt-attend explains hairpin models such as human_mirtron or premirna")
     energy = uses_energy(manifest)
     if args.method == "attention":
         from ..model import attention_model
