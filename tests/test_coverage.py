@@ -254,7 +254,7 @@ def test_encode_coordinate_errors(tmp_path, test_data, capsys, case):
     inputs = {
         "no_genome": ("a.bed", "sim1\t10\t70\tx\t0\t+\n", [], "needs --genome"),
         "bad_strand": ("a.bed", "sim1\t10\t70\tx\t0\t.\n", genome, "strand '.' must be + or -"),
-        "missing_contig": ("a.bed", "chrsim1\t10\t70\tx\t0\t+\n", genome, "contig 'chrsim1' is not in genome"),
+        "missing_contig": ("a.bed", "othersim1\t10\t70\tx\t0\t+\n", genome, "contig 'othersim1' is not in genome"),
         "past_end": ("a.bed", "sim1\t10\t99999\tx\t0\t+\n", genome, "runs past the end"),
         "length_mismatch": ("a.fa", ">chr1:0-12(+)\nACGUACGUAC\n", [], "spans 12 nt"),
         "bed3": ("a.bed", "sim1\t10\t70\n", genome, "BED6"),

@@ -121,7 +121,7 @@ def test_bad_annotation_inputs(tmp_path, test_data, capsys):
     swapped = [line.replace('exon_number "1"', 'exon_number "7"') for line in gtf]
     _fails(capsys, ["--genome", genome, "--annotation", str(write(tmp_path / "s.gtf", "\n".join(swapped))),
                     "-o", str(output)], "are out of order", output)
-    renamed = [("chr" + line) if line.startswith("gm") else line for line in gtf]
+    renamed = [("other" + line) if line.startswith("gm") else line for line in gtf]
     _fails(capsys, ["--genome", genome, "--annotation", str(write(tmp_path / "c.gtf", "\n".join(renamed))),
                     "-o", str(output)], "2 contig(s) of the annotation are not in genome", output)
     single = write(tmp_path / "one.gtf", 'gm1\tsim\texon\t10\t90\t.\t+\t.\tgene_id "g"; transcript_id "t";\n')
@@ -133,12 +133,24 @@ def test_bad_annotation_inputs(tmp_path, test_data, capsys):
                     "chrgm9:1-10", "-o", str(output)], "contig 'chrgm9' is not in genome", output)
 
 
-def test_chr_naming_hint(tmp_path, test_data, capsys):
+def test_one_contig_naming_rule_for_annotation_region_and_bed(tmp_path, test_data, capsys):
+    """chr-prefixed names in the GTF, --region and a BED reach the genome's unprefixed contigs, logged once."""
+    genome = str(test_data / "scan_genome.fa")
     gtf = (test_data / "scan_genes.gtf").read_text().splitlines()
     renamed = write(tmp_path / "c.gtf", "\n".join(("chr" + line) for line in gtf))
-    _fails(capsys, ["--genome", str(test_data / "scan_genome.fa"), "--annotation", str(renamed),
-                    "-o", str(tmp_path / "o.npz")], "chr naming differs: the genome has e.g. 'gm1'",
-           tmp_path / "o.npz")
+    assert encode.main(["--genome", genome, "--annotation", str(renamed), "-o", str(tmp_path / "c.npz")]) == 0
+    assert "contig 'chrgm1' is 'gm1' in genome" in capsys.readouterr().err
+    assert encode.main(["--genome", genome, "--annotation", str(test_data / "scan_genes.gtf"),
+                        "-o", str(tmp_path / "p.npz"), "-q"]) == 0
+    assert (tmp_path / "c.tsv").read_text() == (tmp_path / "p.tsv").read_text()
+    for region, name in (("chrgm1:1-8000", "r1"), ("gm1:1-8000", "r2")):
+        assert encode.main(["--genome", genome, "--annotation", str(test_data / "scan_genes.gtf"), "--region",
+                            region, "-o", str(tmp_path / f"{name}.npz"), "-q"]) == 0
+    assert (tmp_path / "r1.tsv").read_text() == (tmp_path / "r2.tsv").read_text()
+    planted = (test_data / "scan_planted.bed").read_text().splitlines()
+    bed = write(tmp_path / "chr.bed", "\n".join("chr" + line for line in planted) + "\n")
+    assert encode.main([str(bed), "--genome", genome, "-o", str(tmp_path / "b.npz"), "-q"]) == 0
+    assert set(read_encoded(tmp_path / "b.npz").annotations["contig"]) <= {"gm1", "gm2"}
 
 
 def test_genome_without_index_in_read_only_folder(tmp_path, test_data, capsys):

@@ -96,8 +96,7 @@ def parse_region(text: str, genome) -> tuple[str, int, int]:
     match = _REGION.match(text.strip())
     if match is None:
         raise InputError("--region", f"'{text}' is not CONTIG or CONTIG:START-END")
-    contig = match["contig"]
-    genome.check_contig(contig, "--region")
+    contig = genome.resolve_contig(match["contig"], "--region")
     length = genome.lengths[contig]
     if match["start"] is None:
         return contig, 0, length
@@ -108,12 +107,26 @@ def parse_region(text: str, genome) -> tuple[str, int, int]:
 
 
 def check_annotation_contigs(transcripts, genome, source: str) -> None:
-    """Every annotated contig must be in the genome, and every exon inside its contig."""
+    """Every annotated contig must be in the genome (a contig named with or without a `chr` prefix is renamed
+    to the genome's name, in place, and logged), and every exon inside its contig."""
     from ..errors import InputError
     from ..io.annotation import annotation_contigs
 
     ends = annotation_contigs(transcripts)
     missing = [contig for contig in ends if contig not in genome.lengths]
+    renames = {}
+    for contig in missing:
+        try:
+            renames[contig] = genome.resolve_contig(contig, source)
+        except InputError:
+            pass
+    if renames:  # the same rule as --region, BED and --known: chr19 and 19 name one contig
+        import dataclasses
+
+        transcripts[:] = [dataclasses.replace(transcript, contig=renames[transcript.contig])
+                          if transcript.contig in renames else transcript for transcript in transcripts]
+        ends = annotation_contigs(transcripts)
+        missing = [contig for contig in ends if contig not in genome.lengths]
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         renamed = [contig[3:] if contig.startswith("chr") else f"chr{contig}" for contig in missing]

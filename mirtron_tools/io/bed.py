@@ -1,6 +1,7 @@
 """BED6 candidate regions (plain or gzip) and their sequences from an indexed genome."""
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Iterator
 
@@ -56,7 +57,11 @@ def iter_bed_hairpins(path: str | os.PathLike, genome: Genome, max_length: int, 
     """Sequences of BED regions (minus strand reverse-complemented), with the length rules of FASTA input."""
     source = str(path)
     for identifier, region, line in read_bed(path):
-        genome.check_contig(region.contig, source, line)
+        contig = genome.resolve_contig(region.contig, source, line)
+        if contig != region.contig:
+            renamed = dataclasses.replace(region, contig=contig)
+            identifier = str(renamed) if identifier == str(region) else identifier
+            region = renamed
         if region.end > genome.lengths[region.contig]:
             raise InputError(source, f"region {region} runs past the end of contig {region.contig} "
                              f"({genome.lengths[region.contig]} nt) in {genome.path}", line)

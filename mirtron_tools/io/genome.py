@@ -110,6 +110,25 @@ class Genome:
         if not self.lengths:
             raise InputError(self.path, "genome FASTA has no sequences")
 
+    def resolve_contig(self, contig: str, source: str, line: int | None = None) -> str:
+        """The genome's name for ``contig``: the same name, else the one contig that differs only by a
+        ``chr`` prefix (or ``chrM``/``MT``), which is logged once per name; else InputError."""
+        if contig in self.lengths:
+            return contig
+        from .known import contig_key
+
+        matches = [name for name in self.lengths if contig_key(name) == contig_key(contig)]
+        if len(matches) == 1:
+            renamed = getattr(self, "_renamed", set())
+            if (source, contig) not in renamed:
+                logger.info("%s: contig '%s' is '%s' in genome %s (chr naming differs)", source, contig, matches[0],
+                            self.path)
+                renamed.add((source, contig))
+                self._renamed = renamed
+            return matches[0]
+        self.check_contig(contig, source, line)
+        return contig
+
     def check_contig(self, contig: str, source: str, line: int | None = None) -> None:
         if contig not in self.lengths:
             shown = ", ".join(list(self.lengths)[:5])
