@@ -277,3 +277,15 @@ def _chr19_hairpins(shared_data) -> list[str]:
         piece = chromosome[start:end]
         result.append((piece.translate(complement)[::-1] if strand == "-" else piece).replace("T", "U"))
     return result
+
+
+def test_missing_input_fails_before_tensorflow_loads(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom mirtron_tools.cli import predict\n"
+            f"status = predict.main([{str(tmp_path / 'nothere.fa')!r}, '-o', {str(tmp_path / 'x.tsv')!r}])\n"
+            "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'\nsys.exit(status)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().endswith("nothere.fa: no such file")

@@ -212,6 +212,8 @@ def execute(args: argparse.Namespace) -> int:
     check_outputs(outputs, [args.input, args.labels, args.known, *args.coverage,
                             args.model if args.model and os.path.exists(args.model) else None])
     output_format = args.format or ("bed" if str(args.output).lower().endswith(".bed") else "tsv")
+    if args.input != "-" and not os.path.isfile(args.input):  # before TensorFlow is loaded
+        raise InputError(args.input, "is a folder, not a file" if os.path.isdir(args.input) else "no such file")
     is_npz = looks_like_npz(args.input)
     columns = encoded_columns(args.input) if is_npz else set()
     scan = all(key in columns for key in SCAN_COLUMNS)
