@@ -272,7 +272,7 @@ def execute(args: argparse.Namespace) -> int:
     decoy_scores: list[np.ndarray] = []
     hit_rows: list[int] = []
     hit_loci: list[int] = []
-    written = 0
+    scored = 0  # real (non-decoy) candidates scored so far
     with atomic_outputs() as group, contextlib.ExitStack() as files:
         stream = files.enter_context(atomic_text(args.output, group))
         for chunk in _chunks(args, stats, is_npz):
@@ -291,29 +291,28 @@ def execute(args: argparse.Namespace) -> int:
                 decoy_scores.append(probabilities[decoy])
             if known is not None:
                 annotations = chunk.annotations
-                offset = sum(len(part) for part in real_scores)
-                for position, row in enumerate(real):
+                for position, row in enumerate(real):  # rows count from 0 over the real candidates of the run
                     for locus in known.overlaps(str(annotations["contig"][row]), int(annotations["start"][row]),
                                                 int(annotations["end"][row]), str(annotations["strand"][row])):
-                        hit_rows.append(offset + position)
+                        hit_rows.append(scored + position)
                         hit_loci.append(locus)
             real_scores.append(probabilities[real])
             kept = real[probabilities[real] >= args.min_probability]
             if output_format == "bed":
                 bed.extend(bed_rows(chunk, probabilities, kept))
             else:
-                if written == 0:
+                if scored == 0:
                     write_tsv_header(stream, annotation_columns(chunk.annotations))
                 write_tsv_rows(stream, chunk, probabilities, kept, threshold, positive_call,
                                annotation_columns(chunk.annotations))
-            written += len(real)
+            scored += len(real)
             if truth is not None:
                 seen_ids.update(chunk.ids)
                 keep = [row for row in real if chunk.ids[row] in truth]
                 scored_ids.extend(chunk.ids[row] for row in keep)
                 scores.extend(float(probabilities[row]) for row in keep)
             progress(len(chunk))
-        if written == 0:
+        if scored == 0:
             raise InputError(args.input, "no sequences to score")
         if output_format == "bed":
             bed.sort(key=lambda row: row[0])
