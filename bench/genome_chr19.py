@@ -51,32 +51,6 @@ def timed(command: list[str]) -> tuple[float, float]:
     return wall, max(peak, before) / 1024
 
 
-def raw_folding_seconds(genome: Path, annotation: Path, decoys: bool) -> float:
-    """The folding floor of the scan: the same windows (and their decoys) folded with ViennaRNA in one
-    process, in a tight loop (the refolds of candidates that are not whole windows come on top in the scan)."""
-    from mirtron_tools.introns import (
-        ScanParameters,
-        decoy_sequence,
-        fold_window,
-        introns_from_transcripts,
-        plan_windows,
-    )
-    from mirtron_tools.io.annotation import read_transcripts
-    from mirtron_tools.io.genome import Genome
-
-    parameters = ScanParameters()
-    with Genome(genome) as reference:
-        introns = introns_from_transcripts(read_transcripts(annotation), contig_order=list(reference.lengths))
-        windows = plan_windows(introns, parameters)
-        sequences = [reference.fetch(w.contig, w.start, w.end, w.strand) for w in windows]
-    if decoys:
-        sequences += [decoy_sequence(w, s) for w, s in zip(windows, sequences)]
-    started = time.perf_counter()
-    for sequence in sequences:
-        fold_window(sequence, max(parameters.window, len(sequence)))
-    return time.perf_counter() - started
-
-
 def truth(encoded, bed: Path) -> tuple[np.ndarray, list[list[int]], int]:
     """Per candidate: overlaps a known locus; the loci each overlaps; the number of loci."""
     from mirtron_tools.io.known import KnownIndex, read_known
@@ -161,12 +135,14 @@ def main() -> None:
     if not (args.reuse and npz.exists()):
         wall, rss = timed([str(BIN / "mt-encode"), "--genome", str(genome), "--annotation", str(annotation),
                            "-o", str(npz), "--decoys", "--threads", str(args.threads), "-q"])
-        raw = raw_folding_seconds(genome, annotation, decoys=True)
-        result["scan"] = {"wall_s": wall, "peak_rss_mb": rss, "raw_window_folding_s": raw,
-                          "ratio_to_raw_folding_per_thread": wall / (raw / args.threads)}
-        print(f"scan (with decoys): {wall:.0f} s, peak RSS {rss:.0f} MB; raw folding of the same windows "
-              f"{raw:.0f} s in one process: wall / (raw / threads) = {wall / (raw / args.threads):.2f} (the "
-              "candidates' own refolds come on top of the windows' folds)", flush=True)
+        from scan_benchmark import raw_folding_seconds
+
+        raw, windows, refolded = raw_folding_seconds(genome, annotation, npz, None, decoys=True)
+        result["scan"] = {"wall_s": wall, "peak_rss_mb": rss, "raw_folding_s": raw, "windows_folded": windows,
+                          "candidates_refolded": refolded, "ratio_to_raw_folding_per_thread": wall / (raw / args.threads)}
+        print(f"scan (with decoys): {wall:.0f} s, peak RSS {rss:.0f} MB; raw folding of the same {windows} windows "
+              f"and {refolded} refolded candidates {raw:.0f} s in one process: wall / (raw / threads) = "
+              f"{wall / (raw / args.threads):.2f}", flush=True)
     survey = args.work / "c19.survey.tsv"
     wall, rss = timed([str(BIN / "mt-predict"), str(npz), "-o", str(args.work / "c19.bed"), "--survey", str(survey),
                        "--survey-plot", str(args.work / "c19.survey.png"), "--known", str(bed),

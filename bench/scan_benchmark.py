@@ -82,11 +82,14 @@ def run_scan(genome: Path, annotation: Path, output: Path, threads: int, chunk: 
     return float(wall), int(rss) / 1024  # ru_maxrss is in KiB on Linux
 
 
-def raw_folding_seconds(genome: Path, annotation: Path, candidates: Path, chunk: str | None) -> tuple[float, int, int]:
-    """Fold the same windows and the refolded candidate hairpins in one process, tight loop."""
+def raw_folding_seconds(genome: Path, annotation: Path, candidates: Path, chunk: str | None,
+                        decoys: bool = False) -> tuple[float, int, int]:
+    """Fold the same windows (and, with ``decoys``, their decoys: ``mt-encode --decoys``) and the refolded
+    candidate hairpins in one process, tight loop; returns (seconds, windows folded, candidates refolded)."""
     from mirtron_tools.encoding import fold
     from mirtron_tools.introns import (
         ScanParameters,
+        decoy_sequence,
         fold_window,
         introns_from_transcripts,
         plan_windows,
@@ -105,6 +108,8 @@ def raw_folding_seconds(genome: Path, annotation: Path, candidates: Path, chunk:
             clusters = select_chunk(clusters, *(int(part) for part in chunk.split("/")))
         windows = [window for cluster in clusters for window in cluster]
         sequences = [handle.fetch(w.contig, w.start, w.end, w.strand) for w in windows]
+    if decoys:
+        sequences += [decoy_sequence(w, s) for w, s in zip(windows, sequences)]
     encoded = read_encoded(candidates)
     whole = {(w.contig, w.start, w.end, w.strand) for w in windows}
     table = encoded.annotations
