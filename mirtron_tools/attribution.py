@@ -18,13 +18,14 @@ group of hairpins (predicted class, true class).
 """
 from __future__ import annotations
 
+import contextlib
 import heapq
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .encoding import fold_many, input_array
+from .encoding import fold_many, fold_pool, input_array
 
 BASES = "ACGU"
 #: Ends of a hairpin the aggregate profile measures distance from.
@@ -109,7 +110,7 @@ def saturation_mutagenesis(
     extra: Sequence[np.ndarray] | None = None,
     threads: int = 1,
     energy: bool = False,
-    group_mutants: int = 4096,
+    group_mutants: int = 512,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield, per hairpin in input order, a ``(length, 4)`` float32 array of ``p(mutant) - p(reference)``.
@@ -117,9 +118,19 @@ def saturation_mutagenesis(
     Each mutant is refolded with ViennaRNA before it is encoded. ``extra`` (coverage) channels
     are kept as they are: a substitution does not change the reads. With ``energy`` the inputs
     carry the free-energy channel, from each mutant's own fold. Hairpins are processed in
-    groups of about ``group_mutants`` mutants, which bounds memory and lets ``threads`` fold
-    processes share the work. ``reference_probabilities`` must come from the same ``predict``.
+    groups of about ``group_mutants`` mutants (two hairpins of 85 nt): that bounds memory, lets a
+    caller report progress hairpin by hairpin, and keeps a batch of mutants for ``predict``; with
+    ``threads`` > 1 one pool of fold processes serves every group. ``reference_probabilities``
+    must come from the same ``predict``.
     """
+    with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(fold_pool(threads)) if threads > 1 and len(sequences) else None
+        yield from _mutagenesis_groups(sequences, predict, reference_probabilities, extra, threads, energy,
+                                       group_mutants, progress, pool)
+
+
+def _mutagenesis_groups(sequences, predict, reference_probabilities, extra, threads, energy, group_mutants,
+                        progress, pool) -> Iterator[np.ndarray]:
     start = 0
     while start < len(sequences):
         stop, mutants = start, 0
@@ -128,7 +139,7 @@ def saturation_mutagenesis(
             stop += 1
         plan = [substitutions(sequences[row]) for row in range(start, stop)]
         mutant_sequences = [mutant for record in plan for _, _, mutant in record]
-        folded = fold_many(mutant_sequences, threads=threads)
+        folded = fold_many(mutant_sequences, threads=threads, pool=pool)
         arrays, cursor = [], 0
         for offset, record in enumerate(plan):
             for _, _, mutant in record:

@@ -6,6 +6,7 @@ an upstream base ``)``, unpaired ``.``. Padding positions are all zero, which th
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import sys
 from dataclasses import dataclass, field
@@ -54,18 +55,20 @@ def fold_many(
     progress: Callable[[int], None] | None = None,
     chunk_size: int = 32,
 ) -> list[tuple[str, float]]:
-    """Fold every sequence, in a process pool when ``threads`` > 1; order is kept."""
+    """Fold every sequence, in a process pool when ``threads`` > 1; order is kept.
+
+    ``pool`` (from :func:`fold_pool`) is reused instead of starting one for this call: callers that
+    fold many small groups (mutagenesis) pay the start-up once."""
     results: list[tuple[str, float]] = []
-    if threads <= 1 or len(sequences) < 2 * chunk_size:
+    if pool is None and (threads <= 1 or len(sequences) < 2 * chunk_size):
         for sequence in sequences:
+    pool=None,
             results.append(fold(sequence))
             if progress:
                 progress(1)
         return results
-    # Forking a process that has TensorFlow loaded can deadlock; spawn then.
-    method = "spawn" if "tensorflow" in sys.modules else "fork"
-    with multiprocessing.get_context(method).Pool(threads) as pool:
-        for result in pool.imap(fold, sequences, chunksize=chunk_size):
+    with contextlib.nullcontext(pool) if pool is not None else fold_pool(threads) as workers:
+        for result in workers.imap(fold, sequences, chunksize=max(1, min(chunk_size, len(sequences) // threads))):
             results.append(result)
             if progress:
                 progress(1)
@@ -75,6 +78,13 @@ def fold_many(
 def count_ambiguous(sequence: str) -> int:
     """Number of positions that are not A, C, G or U."""
     return sum(1 for letter in sequence if letter not in "ACGU")
+
+
+def fold_pool(threads: int):
+    """A pool of ``threads`` fold processes (a context manager); forking a process that has
+    TensorFlow loaded can deadlock, so they are spawned then."""
+    method = "spawn" if "tensorflow" in sys.modules else "fork"
+    return multiprocessing.get_context(method).Pool(threads)
 
 
 def one_hot(sequence: str, structure: str, length: int | None = None) -> np.ndarray:

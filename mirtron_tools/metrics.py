@@ -6,6 +6,20 @@ import math
 import numpy as np
 
 METRIC_NAMES = ("auc", "aupr", "f1", "mcc", "sensitivity", "specificity", "precision", "accuracy")
+#: How messages write a metric: abbreviations in capitals, words in lower case (tables and
+#: manifests keep the lower-case keys of METRIC_NAMES as column names).
+METRIC_LABELS = {"auc": "AUC", "aupr": "AUPR", "f1": "F1", "mcc": "MCC"}
+
+
+def metric_label(name: str) -> str:
+    """The name of a metric in a message: ``auc`` -> ``AUC``, ``sensitivity`` stays."""
+    return METRIC_LABELS.get(name, name)
+
+
+def metrics_text(values: dict, names=METRIC_NAMES) -> str:
+    """``AUC 0.989, AUPR 0.975, F1 0.938, ...``: the one way every command writes metrics in a message."""
+    return ", ".join(f"{metric_label(name)} {values[name]:.3f}" for name in names
+                     if isinstance(values.get(name), (int, float)))
 
 
 def _check(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import time
 import weakref
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -54,14 +54,18 @@ def compiled(model, channels: int) -> CompiledModel:
     return known[channels]
 
 
-def predict_arrays(model, arrays: Sequence[np.ndarray], batch_size: int = 256) -> np.ndarray:
-    """Probabilities for per-record ``(length, channels)`` arrays, returned in input order."""
+def predict_arrays(model, arrays: Sequence[np.ndarray], batch_size: int = 256,
+                   progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """Probabilities for per-record ``(length, channels)`` arrays, returned in input order;
+    ``progress`` is called with the number of records of each batch scored."""
     probabilities = np.empty(len(arrays), dtype=np.float32)
     if not len(arrays):
         return probabilities
     forward = compiled(model, arrays[0].shape[1])
     for rows, batch in iterate_padded(arrays, batch_size):
         probabilities[rows] = np.asarray(forward(batch)).reshape(-1)
+        if progress is not None:
+            progress(len(rows))
     return probabilities
 
 

@@ -271,6 +271,7 @@ def fit_ensemble(
     config: TrainingConfig,
     members: int,
     on_member: Callable[[int, dict], None] | None = None,
+    on_epoch: Callable[[int, dict], None] | None = None,
 ) -> TrainingResult:
     """Cross-validation ensemble: member i trains on all folds but i and stops early on fold i.
 
@@ -296,7 +297,7 @@ def fit_ensemble(
         set_seed(member_seed)
         result = fit([arrays[row] for row in train_rows], labels[train_rows],
                      TrainingConfig(**{**asdict(config), "architecture": config.architecture, "seed": member_seed}),
-                     validation=([arrays[row] for row in held_out], labels[held_out]))
+                     validation=([arrays[row] for row in held_out], labels[held_out]), on_epoch=on_epoch)
         out_of_fold[held_out] = predict_arrays(result.model, [arrays[row] for row in held_out])
         trained.append(result.model)
         epochs.append(result.epochs_run)
@@ -368,6 +369,7 @@ def cross_validate(
     config: TrainingConfig,
     folds: int,
     on_fold: Callable[[int, dict], None] | None = None,
+    on_epoch: Callable[[int, dict], None] | None = None,
 ) -> tuple[list[dict[str, float]], np.ndarray]:
     """Stratified K-fold: per-fold metrics on each held-out fold and out-of-fold probabilities.
 
@@ -382,7 +384,7 @@ def cross_validate(
         fold_config = TrainingConfig(**{**asdict(config), "architecture": config.architecture,
                                         "seed": None if config.seed is None else config.seed + fold + 1})
         set_seed(fold_config.seed)
-        result = fit([arrays[row] for row in train_rows], labels[train_rows], fold_config)
+        result = fit([arrays[row] for row in train_rows], labels[train_rows], fold_config, on_epoch=on_epoch)
         scores = predict_arrays(result.model, [arrays[row] for row in held_out])
         out_of_fold[held_out] = scores
         fold_metrics = {"fold": fold + 1, "n": len(held_out), "threshold": result.threshold,

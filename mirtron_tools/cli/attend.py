@@ -191,10 +191,14 @@ def execute(args: argparse.Namespace) -> int:
     from ..io.coverage import read_coverage_files
     from ..io.fasta import HairpinStats
     from ..io.model import read_manifest, resolve_model
+    from ..io.text import check_input_file
     from ..io.tsv import read_labels
     from .encode import report_stats
 
     # Every check that can fail on the inputs runs before the model is loaded and work starts.
+    for path in (args.input, args.labels, *args.coverage):
+        if path is not None:
+            check_input_file(path)
     predictions_path = args.predictions or sidecar(args.output, "predictions")
     aggregate_path = args.aggregate or sidecar(args.output, "aggregate")
     check_outputs({"-o": args.output, "--predictions": predictions_path, "--aggregate": aggregate_path},
@@ -252,7 +256,8 @@ def execute(args: argparse.Namespace) -> int:
     header = (attention_header if args.method == "attention" else mutagenesis_header)(extra_names)
     profile = EndProfile(max(int(manifest.get("max_length", args.max_length)), args.max_length))
     stats = HairpinStats()
-    progress = common.Progress("attending" if args.method == "attention" else "mutagenesis", None, args.quiet)
+    progress = common.Progress("attention" if args.method == "attention" else "mutagenesis",
+                               len(known) if known is not None else None, args.quiet, unit="hairpins")
     drawn: list = []
     found: set[str] = set()  # ids seen, kept only with --ids (bounded by the ids given)
     analysed = labelled = 0

@@ -260,10 +260,11 @@ def execute(args: argparse.Namespace) -> int:
     arrays = model_inputs(encoded, extra, energy=energy)
     rows, curves = [], {}
     if args.folds:
-        fold_results, out_of_fold = cross_validate(
-            arrays, labels, config, args.folds,
-            on_fold=lambda fold, result: logger.info("fold %d/%d: AUC %.3f F1 %.3f", fold + 1, args.folds,
-                                                     result["auc"], result["f1"]))
+        with common.Progress(f"cross-validation ({args.folds} folds)", None, args.quiet, unit="epochs") as folds:
+            fold_results, out_of_fold = cross_validate(
+                arrays, labels, config, args.folds, on_epoch=lambda epoch, logs: folds(1),
+                on_fold=lambda fold, result: logger.info("fold %d/%d: %s", fold + 1, args.folds,
+                                                         metric_functions.metrics_text(result, ("auc", "f1"))))
         rows.extend(["fold", result["fold"], result["n"], f"{result['threshold']:.4f}",
                      *(f"{result[name]:.4f}" for name in metric_functions.METRIC_NAMES)] for result in fold_results)
         pooled = metric_functions.evaluate(labels, out_of_fold, float(np.median([r["threshold"] for r in fold_results])))
@@ -273,8 +274,11 @@ def execute(args: argparse.Namespace) -> int:
 
     set_seed(args.seed)
     if args.ensemble > 1:
-        progress = common.Progress("ensemble members", args.ensemble, args.quiet)
-        result = fit_ensemble(arrays, labels, config, args.ensemble, on_member=lambda member, logs: progress(1))
+        progress = common.Progress(f"training {args.ensemble} ensemble members", None, args.quiet, unit="epochs")
+        result = fit_ensemble(arrays, labels, config, args.ensemble, on_epoch=lambda epoch, logs: progress(1),
+                              on_member=lambda member, logs: logger.info(
+                                  "member %d/%d: %d epochs, held-out %s", member + 1, args.ensemble, logs["epochs"],
+                                  metric_functions.metrics_text(logs, ("auc", "f1"))))
         held_out_name = f"out_of_fold ({args.ensemble} members)"
     else:
         initial_model = None
@@ -283,13 +287,13 @@ def execute(args: argparse.Namespace) -> int:
 
             initial_model, _ = load_model(init_path)
             logger.info("fine-tuning %s (%s)", args.init_model, init_manifest.get("task"))
-        progress = common.Progress("training epochs", args.epochs, args.quiet)
+        progress = common.Progress("training", args.epochs, args.quiet, unit="epochs")
         result = fit(arrays, labels, config, on_epoch=lambda epoch, logs: progress(1), initial_model=initial_model)
         held_out_name = "validation"
     progress.close()
     validation = result.validation_metrics
-    logger.info("trained for %d epochs; %s AUC %.3f, F1 %.3f at threshold %.3f", result.epochs_run, held_out_name,
-                validation["auc"], validation["f1"], result.threshold)
+    logger.info("trained for %d epochs; %s %s at threshold %.3f", result.epochs_run, held_out_name,
+                metric_functions.metrics_text(validation, ("auc", "f1")), result.threshold)
     rows.append([held_out_name.split()[0], "-", len(result.held_out_labels), f"{result.threshold:.4f}",
                  *(f"{validation[name]:.4f}" for name in metric_functions.METRIC_NAMES)])
     curves[held_out_name] = (result.held_out_labels, result.held_out_scores)

@@ -16,6 +16,20 @@ GZIP_MAGIC = b"\x1f\x8b"
 ENCODING = "utf-8-sig"
 
 
+def check_input_file(path: str | os.PathLike) -> None:
+    """Fail early (before TensorFlow loads or long work starts) when an input is missing or a folder;
+    ``-`` (standard input) is checked as it is read."""
+    name = str(path)
+    if name == "-":
+        return
+    if not os.path.exists(name):
+        raise InputError(name, "no such file")
+    if os.path.isdir(name):
+        raise InputError(name, "is a folder, not a file")
+    if not os.access(name, os.R_OK):
+        raise InputError(name, "is not readable (permission denied)")
+
+
 @contextlib.contextmanager
 def open_text(path: str | os.PathLike) -> Iterator[IO[str]]:
     """Open ``path`` for reading text; gzip is recognised by its magic bytes, not its name."""
