@@ -36,7 +36,11 @@ example:
   mt-encode hairpins.fa -o hairpins.npz --threads 2
   mt-encode candidates.bed --genome hg38.fa -o candidates.npz
   mt-encode --genome GRCh38.fa --annotation genes.gtf -o introns.npz --threads 8
-  mt-encode --genome GRCh38.fa --annotation genes.gtf --region chr9:1-1000000 -o part.npz"""
+  mt-encode --genome GRCh38.fa --annotation genes.gtf --region chr9:1-1000000 -o part.npz
+
+a genome scan in pieces (each piece a job of its own; mt-predict gathers the scores):
+  mt-encode --genome GRCh38.fa --annotation genes.gtf --decoys --split 16 -o plans
+  mt-encode --plan plans/piece_03.plan.npz --genome GRCh38.fa -o piece_03.npz"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("input", metavar="FASTA|BED", nargs="?",
                         help="hairpin sequences (FASTA, plain or gzip, '-' = stdin), or BED6 candidate regions "
                              "with --genome; none with --annotation (genome scan)")
-    parser.add_argument("-o", "--output", required=True, metavar="NPZ", help="encoded arrays (.npz)")
+    parser.add_argument("-o", "--output", required=True, metavar="NPZ", help="encoded arrays (.npz); with --split, a folder for the plans")
     parser.add_argument("--table", default=None, metavar="TSV",
                         help="readable sidecar table (default: OUTPUT with .tsv instead of .npz)")
     parser.add_argument("--genome", metavar="FASTA",
@@ -61,14 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def execute(args: argparse.Namespace) -> int:
     from ..encoding import encode_sequences
-    from ..io.atomic import check_outputs
+    from ..io.atomic import check_outputs, refuse_standard_output
     from ..io.encoded import sidecar_path, write_encoded
     from ..io.fasta import HairpinStats
 
-    check_outputs({"-o": args.output, "--table": args.table or sidecar_path(args.output)},
-                  [args.input, args.genome, getattr(args, "annotation", None),
-                   *((f"{args.genome}.fai", f"{args.genome}.gzi") if args.genome else ())])
-    if args.annotation:
+    inputs = [args.input, args.genome, args.annotation, args.plan,
+              *((f"{args.genome}.fai", f"{args.genome}.gzi") if args.genome else ())]
+    if args.split:  # -o is a folder of plans (checked by the scan)
+        refuse_standard_output("-o", args.output, "a folder of plans")
+        check_outputs({}, inputs)
+    else:
+        check_outputs({"-o": args.output, "--table": args.table or sidecar_path(args.output)}, inputs,
+                      files_only={"-o": "an NPZ"})
+    if args.annotation or args.plan:
         from .scan import execute_scan
 
         return execute_scan(args)
@@ -124,7 +133,17 @@ def read_candidates(args: argparse.Namespace, stats) -> tuple[list, list | None]
         return records, None
     conventions = sorted({convention for _, convention in found})
     logger.info("%s: coordinates read from the headers (%s)", args.input, "; ".join(conventions))
-    return records, [region for region, _ in found]
+    regions = [region for region, _ in found]
+    if args.genome:  # the headers' contigs take the genome's names (one rule: chr prefix, chrM/MT)
+        import dataclasses
+
+        from ..io.genome import Genome
+
+        with Genome(args.genome) as genome:
+            regions = [dataclasses.replace(region, contig=genome.resolve_contig(region.contig, args.input,
+                                                                               record.line))
+                       for region, record in zip(regions, records)]
+    return records, regions
 
 
 def report_stats(source: str, stats) -> None:

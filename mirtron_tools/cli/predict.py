@@ -48,9 +48,9 @@ class ListModels(argparse.Action):
 
 
 def _metrics_text(values: dict) -> str:
-    names = ("auc", "aupr", "f1", "mcc", "sensitivity", "specificity")
-    return ", ".join(f"{name.upper() if name in ('auc', 'aupr', 'f1', 'mcc') else name} {values[name]:.3f}"
-                     for name in names if isinstance(values.get(name), (int, float)))
+    from ..metrics import metrics_text
+
+    return metrics_text(values, ("auc", "aupr", "f1", "mcc", "sensitivity", "specificity"))
 
 
 def _members_text(training: dict) -> str:
@@ -101,6 +101,13 @@ def model_listing(models: dict) -> str:
         if training.get("energy"):
             lines.append("  inputs:        sequence, structure and minimum free energy per nt")
         lines.append(f"  threshold:     {float(manifest.get('threshold', float('nan'))):.4f}")
+        if isinstance(manifest.get("prior"), (int, float)):
+            chosen_at = manifest.get("threshold_prior", manifest["prior"])
+            lines.append(f"  prior:         {manifest['prior']:.4g} (threshold chosen at a share of {chosen_at:.4g} "
+                         "positives; mt-predict --prior re-weights)")
+        if isinstance(manifest.get("training_lengths"), dict):
+            lines.append(f"  lengths:       {manifest['training_lengths'].get('min')}-"
+                         f"{manifest['training_lengths'].get('max')} nt in training")
         for split, values in manifest.get("metrics", {}).items():
             lines.append(f"  metrics ({split}): {_metrics_text(values)}")
         for part, values in manifest.get("member_metrics", {}).items():
@@ -117,11 +124,15 @@ def model_listing(models: dict) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = common.base_parser("mt-predict", DESCRIPTION, EPILOG)
-    parser.add_argument("input", metavar="FASTA|NPZ", help="hairpins: FASTA (plain/gzip, '-' = stdin) or mt-encode NPZ")
-    parser.add_argument("-o", "--output", required=True, metavar="TSV|BED", help="predictions ('-' = stdout)")
-    parser.add_argument("--format", choices=("tsv", "bed"), default=None,
-                        help="output format (default: bed when OUTPUT ends in .bed, else tsv); BED6 needs an "
-                             "NPZ with genomic coordinates (mt-encode --annotation or BED input)")
+    parser.add_argument("input", metavar="FASTA|NPZ", nargs="+",
+                        help="hairpins: FASTA (plain/gzip, '-' = stdin) or mt-encode NPZ; or the scores NPZs of "
+                             "every piece of a genome scan (mt-predict PIECE.npz -o PIECE.scores.npz), merged into "
+                             "the outputs of one whole run")
+    parser.add_argument("-o", "--output", required=True, metavar="TSV|BED|NPZ", help="predictions ('-' = stdout)")
+    parser.add_argument("--format", choices=("tsv", "bed", "npz"), default=None,
+                        help="output format (default: bed when OUTPUT ends in .bed, npz when it ends in .npz, else "
+                             "tsv); BED6 needs an NPZ with genomic coordinates (mt-encode --annotation or BED "
+                             "input); npz: the scores of one piece of a genome scan, for merging")
     parser.add_argument("--min-probability", type=common.probability, default=0.0, metavar="P",
                         help="write only hairpins scored at least P (default: all)")
     parser.add_argument("-m", "--model", default=None, metavar="NAME|FILE",
@@ -135,7 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="small-RNA-seq coverage from mt-coverage for every input hairpin (joined by id); "
                              "needed by, and only by, models trained with --coverage")
     parser.add_argument("--threshold", type=common.probability, default=None,
-                        help="call threshold (default: the one chosen on validation data, from the manifest)")
+                        help="call threshold (default: the one chosen on validation data, from the manifest; "
+                             "with --prior it applies to the re-weighted probabilities)")
+    parser.add_argument("--prior", type=common.fraction, default=None, metavar="P",
+                        help="expected share of positives in the input (e.g. 0.01 for 1 pre-miRNA in 100 "
+                             "hairpins): probabilities are re-weighted from the model's training prior by Bayes' "
+                             "rule, and the call threshold keeps the posterior it meant at the training share "
+                             "(default: the model's probabilities as they are)")
     scan = parser.add_argument_group("genome scan (an NPZ of mt-encode --genome --annotation)")
     scan.add_argument("--survey", metavar="TSV",
                       help="per score cut-off: candidates called, false discoveries expected (from the calibrated "
@@ -193,30 +210,77 @@ def _choose_model(args: argparse.Namespace, scan: bool):
     return path, manifest
 
 
+def _output_format(args: argparse.Namespace) -> str:
+    if args.format:
+        return args.format
+    name = str(args.output).lower()
+    return "bed" if name.endswith(".bed") else "npz" if name.endswith(".npz") else "tsv"
+
+
 def execute(args: argparse.Namespace) -> int:
+    from ..errors import InputError
+    from ..io.atomic import check_outputs
+    from ..io.pieces import is_scores
+
+    inputs = list(args.input)
+    outputs = {"-o": args.output, "--metrics": args.metrics, "--survey": args.survey,
+               "--survey-plot": args.survey_plot}
+    output_format = _output_format(args)
+    check_outputs(outputs, [*inputs, args.labels, args.known, *args.coverage,
+                            args.model if args.model and os.path.exists(args.model) else None],
+                  files_only={"--survey-plot": "a PNG figure", **({"-o": "an NPZ"} if output_format == "npz" else {})})
+    for path in inputs:  # before TensorFlow is loaded
+        if path != "-" and not os.path.isfile(path):
+            raise InputError(path, "is a folder, not a file" if os.path.isdir(path) else "no such file")
+    pieces = [is_scores(path) for path in inputs]
+    if any(pieces):
+        if not all(pieces):
+            raise InputError(inputs[pieces.index(False)], "is not a scores NPZ of mt-predict: merging takes only "
+                             "the scores of a scan's pieces (mt-predict PIECE.npz -o PIECE.scores.npz)")
+        return _execute_merge(args, inputs, output_format)
+    if len(inputs) > 1:
+        raise InputError(inputs[1], "mt-predict scores one input; several inputs must be the scores of one scan's "
+                         "pieces, to merge (mt-predict PIECE.npz -o PIECE.scores.npz)")
+    args.input = inputs[0]
+    return _execute_scoring(args, output_format)
+
+
+def _check_piece_output(args: argparse.Namespace, output_format: str, scan_record: dict | None) -> None:
+    """A scores NPZ (``-o PIECE.scores.npz``) is written for one piece of a genome scan, whole."""
+    from ..errors import InputError
+
+    if output_format != "npz":
+        return
+    if scan_record is None:
+        raise InputError(args.input, "has no genome-scan record: scores NPZs (-o x.npz) are written for the pieces "
+                         "of a genome scan of this mt-encode (--genome --annotation); write TSV or BED")
+    later = [option for option, value in (("--survey", args.survey), ("--survey-plot", args.survey_plot),
+                                          ("--known", args.known), ("--labels", args.labels),
+                                          ("--min-probability", args.min_probability)) if value]
+    if later:
+        raise InputError(args.output, f"a piece's scores keep every candidate: give {', '.join(later)} when "
+                         "merging the pieces (mt-predict PIECE.scores.npz ... -o calls.bed)")
+    if args.output == "-":
+        raise InputError("-o", "a scores NPZ cannot go to standard output; name a .npz file")
+
+
+def _execute_scoring(args: argparse.Namespace, output_format: str) -> int:
     import contextlib
 
-    import numpy as np
-
     from ..errors import InputError
-    from ..io.atomic import atomic_outputs, atomic_text, check_outputs
+    from ..io.atomic import atomic_outputs, atomic_text
     from ..io.encoded import encoded_columns
     from ..io.fasta import HairpinStats
     from ..io.npz import looks_like_npz
-    from ..io.predictions import annotation_columns, bed_rows, write_tsv_header, write_tsv_rows
-    from ..io.tsv import read_labels, write_table
+    from ..io.pieces import encoded_scan_record
+    from ..io.predictions import Scored
     from .encode import report_stats
 
-    outputs = {"-o": args.output, "--metrics": args.metrics, "--survey": args.survey,
-               "--survey-plot": args.survey_plot}
-    check_outputs(outputs, [args.input, args.labels, args.known, *args.coverage,
-                            args.model if args.model and os.path.exists(args.model) else None])
-    output_format = args.format or ("bed" if str(args.output).lower().endswith(".bed") else "tsv")
-    if args.input != "-" and not os.path.isfile(args.input):  # before TensorFlow is loaded
-        raise InputError(args.input, "is a folder, not a file" if os.path.isdir(args.input) else "no such file")
     is_npz = looks_like_npz(args.input)
     columns = encoded_columns(args.input) if is_npz else set()
     scan = all(key in columns for key in SCAN_COLUMNS)
+    scan_record = encoded_scan_record(args.input) if scan else None
+    _check_piece_output(args, output_format, scan_record)
     if output_format == "bed" and not all(key in columns for key in COORDINATE_COLUMNS):
         raise InputError(args.input, "BED output needs genomic coordinates: score the NPZ of mt-encode --annotation "
                          "(genome scan) or of BED/coordinate input, or write TSV")
@@ -226,12 +290,7 @@ def execute(args: argparse.Namespace) -> int:
     if args.metrics and not args.labels:
         raise InputError(args.metrics, "--metrics needs --labels")
     model_path, manifest = _choose_model(args, scan)
-    truth = read_labels(args.labels) if args.labels else None
-    known = None
-    if args.known:
-        from ..io.known import KnownIndex, read_known
-
-        known = KnownIndex(read_known(args.known))
+    sink = _Sink(args, output_format, scan)
     coverage = None
     if args.coverage:
         from ..io.coverage import read_coverage_files
@@ -253,28 +312,29 @@ def execute(args: argparse.Namespace) -> int:
                          "length, subtype, splice distance): score an NPZ of mt-encode --genome --annotation, or "
                          "give a hairpin model (--model human_mirtron)")
     threshold = args.threshold if args.threshold is not None else float(manifest["threshold"])
-    positive_call = manifest.get("positive_class", "positive")
+    shift = None
+    if args.prior is not None:  # checked before TensorFlow is imported
+        from ..prior import prior_shift
+
+        shift = prior_shift(manifest, args.prior, str(model_path))
+        if args.threshold is None:
+            threshold = shift.threshold(threshold)
+        logger.info("--prior %g: probabilities re-weighted from the model's prior %g; call threshold %.4f (a model "
+                    "score of %.4f)", args.prior, shift.model_prior, threshold, shift.model_score(threshold))
+    sink.threshold, sink.positive_call = threshold, manifest.get("positive_class", "positive")
 
     common.load_tensorflow(args.debug, args.threads)
     from ..encoding import model_inputs, uses_energy
     from ..io.model import load_model
-    from ..prediction import check_inputs, compiled, predict_arrays
+    from ..prediction import LengthCheck, check_inputs, compiled, predict_arrays
 
     model, manifest = load_model(model_path)
     logger.info("model %s (task %s, threshold %.3f)", model_path.name, manifest.get("task"), threshold)
     stats = HairpinStats()
+    lengths = LengthCheck.from_manifest(manifest)
     progress = common.Progress("scoring", None, args.quiet)
-    seen_ids: set[str] = set()
-    scored_ids: list[str] = []
-    scores: list[float] = []
-    bed: list = []
-    real_scores: list[np.ndarray] = []
-    decoy_scores: list[np.ndarray] = []
-    hit_rows: list[int] = []
-    hit_loci: list[int] = []
-    scored = 0  # real (non-decoy) candidates scored so far
     with atomic_outputs() as group, contextlib.ExitStack() as files:
-        stream = files.enter_context(atomic_text(args.output, group))
+        sink.stream = None if output_format == "npz" else files.enter_context(atomic_text(args.output, group))
         for chunk in _chunks(args, stats, is_npz):
             extra = None
             if coverage is not None:
@@ -284,64 +344,187 @@ def execute(args: argparse.Namespace) -> int:
             arrays = model_inputs(chunk, extra, energy=uses_energy(manifest), context=context)
             check_inputs(manifest, arrays[0].shape[1], args.input)
             probabilities = predict_arrays(model, arrays, args.batch_size)
-            decoy = np.asarray(chunk.annotations["decoy"]) == 1 if "decoy" in chunk.annotations \
-                else np.zeros(len(chunk), dtype=bool)
-            real = np.flatnonzero(~decoy)
-            if decoy.any():
-                decoy_scores.append(probabilities[decoy])
-            if known is not None:
-                annotations = chunk.annotations
-                for position, row in enumerate(real):  # rows count from 0 over the real candidates of the run
-                    for locus in known.overlaps(str(annotations["contig"][row]), int(annotations["start"][row]),
-                                                int(annotations["end"][row]), str(annotations["strand"][row])):
-                        hit_rows.append(scored + position)
-                        hit_loci.append(locus)
-            real_scores.append(probabilities[real])
-            kept = real[probabilities[real] >= args.min_probability]
-            if output_format == "bed":
-                bed.extend(bed_rows(chunk, probabilities, kept))
-            else:
-                if scored == 0:
-                    write_tsv_header(stream, annotation_columns(chunk.annotations))
-                write_tsv_rows(stream, chunk, probabilities, kept, threshold, positive_call,
-                               annotation_columns(chunk.annotations))
-            scored += len(real)
-            if truth is not None:
-                seen_ids.update(chunk.ids)
-                keep = [row for row in real if chunk.ids[row] in truth]
-                scored_ids.extend(chunk.ids[row] for row in keep)
-                scores.extend(float(probabilities[row]) for row in keep)
+            if shift is not None:
+                probabilities = shift.probabilities(probabilities)
+            lengths.add(chunk.lengths)
+            sink.add(Scored(chunk.ids, [len(sequence) for sequence in chunk.sequences], chunk.annotations,
+                            probabilities))
             progress(len(chunk))
-        if scored == 0:
-            raise InputError(args.input, "no sequences to score")
-        if output_format == "bed":
-            bed.sort(key=lambda row: row[0])
-            stream.writelines(line for _, line in bed)
-        if truth is not None:
-            unknown = [identifier for identifier in truth if identifier not in seen_ids]
-            if unknown:  # raised inside the block, so no prediction file is left behind
-                raise InputError(args.labels, f"{len(unknown)} labelled id(s) are not in the input: "
-                                 + ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else ""))
-        if scan:
-            _report_survey(args, group, np.concatenate(real_scores),
-                           np.concatenate(decoy_scores) if decoy_scores else None, known, hit_rows, hit_loci,
-                           threshold)
+        if output_format == "npz":
+            from ..io.model import file_sha256
+
+            assert scan_record is not None
+            sink.write_piece(group, scan_record, {
+                "name": model_path.name, "sha256": file_sha256(model_path), "task": manifest.get("task"),
+                "positive_class": sink.positive_call, "threshold": threshold})
+        else:
+            sink.finish(group, args.input)
     progress.close()
     logger.debug("tracing: %.2f s for the whole run (one trace per model)",
                  compiled(model, len(manifest.get("channels", []))).trace_seconds)
     report_stats(args.input, stats)
-
-    if truth is not None:
-        from ..metrics import METRIC_NAMES, evaluate
-
-        labels = np.array([truth[identifier] for identifier in scored_ids], dtype=int)
-        result = evaluate(labels, np.array(scores), threshold)
-        logger.info("evaluation on %d labelled hairpins: %s", len(labels),
-                    ", ".join(f"{name} {result[name]:.3f}" for name in METRIC_NAMES))
-        if args.metrics:
-            write_table(args.metrics, ["n", "threshold", *METRIC_NAMES],
-                        [[len(labels), f"{threshold:.4f}", *(f"{result[name]:.4f}" for name in METRIC_NAMES)]])
+    if warning := lengths.message(model_path.name):
+        logger.warning("%s", warning)
+    sink.evaluate()
     return 0
+
+
+def _execute_merge(args: argparse.Namespace, inputs: list[str], output_format: str) -> int:
+    """Gather the scores of a scan's pieces into the outputs of one whole run (TensorFlow is not loaded)."""
+    import contextlib
+
+    from ..errors import InputError
+    from ..io.atomic import atomic_outputs, atomic_text
+    from ..io.pieces import read_scores
+    from ..io.predictions import Scored
+    from ..pieces import order_pieces
+
+    if output_format == "npz":
+        raise InputError(args.output, "merged predictions are TSV or BED (the pieces' scores are already NPZ)")
+    given = [option for option, value in (("--model", args.model), ("--coverage", args.coverage),
+                                          ("--prior", args.prior)) if value]
+    if given:
+        raise InputError(inputs[0], f"is already scored; {', '.join(given)} belong(s) to scoring the pieces")
+    if args.metrics and not args.labels:
+        raise InputError(args.metrics, "--metrics needs --labels")
+    pieces = [read_scores(path) for path in inputs]
+    order = order_pieces([{**scan, "model": {key: model.get(key) for key in ("sha256", "threshold")}}
+                          for scan, model, _ in pieces], inputs)
+    model = pieces[0][1]
+    sink = _Sink(args, output_format, True)
+    sink.threshold = args.threshold if args.threshold is not None else float(model["threshold"])
+    sink.positive_call = str(model.get("positive_class", "positive"))
+    logger.info("merging %d pieces scored by model %s (threshold %.3f)", len(inputs), model.get("name"),
+                sink.threshold)
+    with atomic_outputs() as group, contextlib.ExitStack() as files:
+        sink.stream = files.enter_context(atomic_text(args.output, group))
+        for position in order:
+            _, _, arrays = pieces[position]
+            sink.add(Scored([str(value) for value in arrays["ids"]], arrays["lengths"],
+                            {key[len("annotation_"):]: value for key, value in arrays.items()
+                             if key.startswith("annotation_")}, arrays["probability"]))
+        sink.finish(group, inputs[0])
+    sink.evaluate()
+    return 0
+
+
+class _Sink:
+    """Everything mt-predict writes from scored rows, the same whether they were scored now or are the
+    scores of a scan's pieces: predictions (TSV in input order, BED sorted at the end, or one piece's
+    scores NPZ), the survey's scores and known-locus hits, the labelled scores for --labels."""
+
+    def __init__(self, args: argparse.Namespace, output_format: str, scan: bool):
+        from ..io.tsv import read_labels
+
+        self.args, self.format, self.scan = args, output_format, scan
+        self.threshold, self.positive_call = 0.5, "positive"
+        self.stream = None
+        self.truth = read_labels(args.labels) if args.labels else None
+        self.known = None
+        if args.known:
+            from ..io.known import KnownIndex, read_known
+
+            self.known = KnownIndex(read_known(args.known))
+        self.header_written = False
+        self.bed: list = []
+        self.real_scores: list = []
+        self.decoy_scores: list = []
+        self.hit_rows: list[int] = []
+        self.hit_loci: list[int] = []
+        self.scored = 0  # real (non-decoy) candidates so far
+        self.seen_ids: set[str] = set()
+        self.labelled_ids: list[str] = []
+        self.labelled_scores: list[float] = []
+        self.pieces: list = []  # every row, decoys included, for a scores NPZ
+
+    def add(self, scored) -> None:
+        import numpy as np
+
+        from ..io.predictions import annotation_columns, bed_rows, write_tsv_header, write_tsv_rows
+
+        probabilities, annotations = scored.probabilities, scored.annotations
+        decoy = np.asarray(annotations["decoy"]) == 1 if "decoy" in annotations \
+            else np.zeros(len(scored.ids), dtype=bool)
+        real = np.flatnonzero(~decoy)
+        if self.format == "npz":
+            self.pieces.append(scored)
+            return
+        if decoy.any():
+            self.decoy_scores.append(probabilities[decoy])
+        if self.known is not None:
+            for position, row in enumerate(real):  # rows count from 0 over the real candidates of the run
+                for locus in self.known.overlaps(str(annotations["contig"][row]), int(annotations["start"][row]),
+                                                 int(annotations["end"][row]), str(annotations["strand"][row])):
+                    self.hit_rows.append(self.scored + position)
+                    self.hit_loci.append(locus)
+        self.real_scores.append(probabilities[real])
+        kept = real[probabilities[real] >= self.args.min_probability]
+        if self.format == "bed":
+            self.bed.extend(bed_rows(scored, kept))
+        else:
+            columns = annotation_columns(annotations)
+            if not self.header_written:
+                write_tsv_header(self.stream, columns)
+                self.header_written = True
+            write_tsv_rows(self.stream, scored, kept, self.threshold, self.positive_call, columns)
+        self.scored += len(real)
+        if self.truth is not None:
+            self.seen_ids.update(scored.ids)
+            keep = [row for row in real if scored.ids[row] in self.truth]
+            self.labelled_ids.extend(scored.ids[row] for row in keep)
+            self.labelled_scores.extend(float(probabilities[row]) for row in keep)
+
+    def finish(self, group, source: str) -> None:
+        """The predictions' end (BED rows, sorted), the label check and the survey."""
+        import numpy as np
+
+        from ..errors import InputError
+
+        if self.scored == 0:
+            raise InputError(source, "no sequences to score")
+        if self.format == "bed":
+            self.bed.sort(key=lambda row: row[0])
+            self.stream.writelines(line for _, line in self.bed)
+        if self.truth is not None:
+            unknown = [identifier for identifier in self.truth if identifier not in self.seen_ids]
+            if unknown:  # raised inside the block, so no prediction file is left behind
+                raise InputError(self.args.labels, f"{len(unknown)} labelled id(s) are not in the input: "
+                                 + ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else ""))
+        if self.scan:
+            _report_survey(self.args, group, np.concatenate(self.real_scores),
+                           np.concatenate(self.decoy_scores) if self.decoy_scores else None, self.known,
+                           self.hit_rows, self.hit_loci, self.threshold)
+
+    def write_piece(self, group, scan_record: dict, model: dict) -> None:
+        import numpy as np
+
+        from ..io.pieces import write_scores
+
+        keys = sorted({key for scored in self.pieces for key in scored.annotations})
+        rows = sum(len(scored.ids) for scored in self.pieces)
+        columns = {key: np.concatenate([np.asarray(scored.annotations[key]) for scored in self.pieces])
+                   if self.pieces else np.zeros(0) for key in keys}
+        write_scores(self.args.output, scan_record, model, [i for scored in self.pieces for i in scored.ids],
+                     np.concatenate([np.asarray(scored.lengths) for scored in self.pieces]) if rows else np.zeros(0),
+                     np.concatenate([scored.probabilities for scored in self.pieces]) if rows else np.zeros(0),
+                     columns, group)
+        logger.info("wrote the scores of %d candidates (piece %d of %d) to %s", rows, *scan_record["piece"],
+                    self.args.output)
+
+    def evaluate(self) -> None:
+        if self.truth is None:
+            return
+        import numpy as np
+
+        from ..io.tsv import write_table
+        from ..metrics import METRIC_NAMES, evaluate, metrics_text
+
+        labels = np.array([self.truth[identifier] for identifier in self.labelled_ids], dtype=int)
+        result = evaluate(labels, np.array(self.labelled_scores), self.threshold)
+        logger.info("evaluation on %d labelled hairpins: %s", len(labels), metrics_text(result))
+        if self.args.metrics:
+            write_table(self.args.metrics, ["n", "threshold", *METRIC_NAMES],
+                        [[len(labels), f"{self.threshold:.4f}", *(f"{result[name]:.4f}" for name in METRIC_NAMES)]])
 
 
 def _report_survey(args: argparse.Namespace, group, probabilities, decoys, known, hit_rows, hit_loci,

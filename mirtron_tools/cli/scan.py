@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 
 from . import common
@@ -23,6 +24,12 @@ def add_scan_options(parser: argparse.ArgumentParser) -> None:
     scan.add_argument("--chunk", metavar="I/N", type=_chunk,
                       help="scan only piece I of N (in genome order; the pieces' outputs concatenate to the "
                            "whole run's)")
+    scan.add_argument("--split", metavar="N", type=common.positive_int,
+                      help="plan the scan as N pieces and stop: OUTPUT is a folder that receives N small plans "
+                           "piece_1.plan.npz ... (windows and introns of each piece, the annotation parsed once); "
+                           "scan each with --plan, on as many machines as you like")
+    scan.add_argument("--plan", metavar="PLAN.npz",
+                      help="scan one piece planned by --split, with --genome (the scan options are the plan's)")
     scan.add_argument("--conventional-length", metavar="MIN-MAX", type=_length_range,
                       default=(defaults.conventional_min_length, defaults.conventional_max_length),
                       help="whole introns of this length are conventional-mirtron candidates (default: "
@@ -44,15 +51,29 @@ def add_scan_options(parser: argparse.ArgumentParser) -> None:
 
 def check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
     """FASTA/BED input or the genome scan, not both; usage errors exit 2."""
-    if args.annotation:
+    if args.plan:
+        given = [name for name, value in (("an input", args.input), ("--annotation", args.annotation),
+                                          ("--region", args.region), ("--chunk", args.chunk), ("--split", args.split),
+                                          ("--decoys", args.decoys),
+                                          ("--prefilter", args.prefilter)) if value]
+        if given:
+            parser.error(f"--plan scans a planned piece: {', '.join(given)} belong(s) to mt-encode --split")
+        if not args.genome:
+            parser.error("--plan needs --genome (the genome the plan was made for)")
+    elif args.annotation:
         if args.input is not None:
             parser.error(f"give either an input ({args.input}) or --annotation, not both")
         if not args.genome:
             parser.error("--annotation needs --genome")
+        if args.split and args.chunk:
+            parser.error("--split plans every piece; --chunk scans one: give one of them")
+        if args.split and args.table:
+            parser.error("--split writes plans only, no --table")
     else:
         if args.input is None:
             parser.error("give a FASTA/BED input, or --genome with --annotation for a genome scan")
         scan_only = [name for name, value in (("--region", args.region), ("--chunk", args.chunk),
+                                               ("--split", args.split),
                                                ("--prefilter", args.prefilter), ("--decoys", args.decoys)) if value]
         if scan_only:
             parser.error(f"{', '.join(scan_only)}: only with --annotation")
@@ -141,24 +162,10 @@ def check_annotation_contigs(transcripts, genome, source: str) -> None:
                              f"({genome.lengths[contig]} nt): is it the same assembly?")
 
 
-def execute_scan(args: argparse.Namespace) -> int:
-    """Annotation -> introns -> windows (region/chunk) -> folded candidates -> NPZ + TSV."""
-    import numpy as np
-
+def _parameters(args: argparse.Namespace):
+    """The scan parameters of the command line, checked."""
     from ..errors import InputError
-    from ..introns import (
-        ScanParameters,
-        candidates_to_encoded,
-        introns_from_transcripts,
-        plan_windows,
-        scan,
-        select_chunk,
-        select_region,
-        window_clusters,
-    )
-    from ..io.annotation import read_transcripts
-    from ..io.encoded import write_encoded
-    from ..io.genome import Genome
+    from ..introns import ScanParameters
 
     parameters = ScanParameters(conventional_min_length=args.conventional_length[0],
                                 conventional_max_length=args.conventional_length[1], window=args.window,
@@ -173,6 +180,24 @@ def execute_scan(args: argparse.Namespace) -> int:
     if args.conventional_length[1] > args.max_length:
         raise InputError("--conventional-length", f"longest conventional intron {args.conventional_length[1]} nt "
                          f"is longer than --max-length {args.max_length}")
+    return parameters
+
+
+def execute_scan(args: argparse.Namespace) -> int:
+    """Annotation -> introns -> windows (region/chunk) -> folded candidates -> NPZ + TSV; or, with
+    --split, the plans of N pieces; or, with --plan, one planned piece."""
+    from .. import __version__
+    from ..errors import InputError
+    from ..introns import introns_from_transcripts, plan_windows, select_chunk, select_region, window_clusters
+    from ..io.annotation import read_transcripts
+    from ..io.genome import Genome
+    from ..pieces import scan_metadata
+
+    if args.plan:
+        return _execute_planned(args)
+    parameters = _parameters(args)
+    if args.split:
+        folder = _check_plan_folder(args.output, args.split)
     transcripts = read_transcripts(args.annotation)
     with Genome(args.genome) as genome:
         check_annotation_contigs(transcripts, genome, args.annotation)
@@ -184,25 +209,120 @@ def execute_scan(args: argparse.Namespace) -> int:
         clusters = window_clusters(windows)
         if region is not None:
             clusters = select_region(clusters, *region)
+
+        def record(piece: tuple[int, int], selected: int) -> dict:
+            return scan_metadata(parameters, args.max_length, region, os.path.basename(args.genome), genome.lengths,
+                                 os.path.basename(args.annotation), introns, piece, selected, __version__)
+
+        logger.info("%d introns of %d multi-exon transcripts; %d windows%s", len(introns),
+                    sum(1 for transcript in transcripts if len(transcript.exons) > 1),
+                    sum(len(cluster) for cluster in clusters), f" in region {args.region}" if args.region else "")
+        if args.split:
+            _write_plans(folder, args.split, clusters, introns, record)
+            return 0
         if args.chunk:
             clusters = select_chunk(clusters, *args.chunk)
         selected = [window for cluster in clusters for window in cluster]
         shard = " ".join(part for part in (f"region {args.region}" if args.region else "",
                                            "chunk %d/%d" % args.chunk if args.chunk else "") if part)
-        logger.info("%d introns of %d multi-exon transcripts; %d windows to fold%s", len(introns),
-                    sum(1 for transcript in transcripts if len(transcript.exons) > 1), len(selected),
-                    f" in {shard}" if shard else "")
+        if args.chunk:
+            logger.info("%d windows to fold in %s", len(selected), shard)
         if not selected:
             logger.warning("no intron windows%s: writing an empty candidate set", f" in {shard}" if shard else "")
-        progress = common.Progress("folding intron windows", len(selected), args.quiet)
-        candidates = scan(selected, genome.fetch, parameters, threads=args.threads, progress=progress)
-        progress.close()
-    encoded = candidates_to_encoded(candidates, selected, introns, max_length=args.max_length)
-    write_encoded(args.output, encoded, args.table)
+        candidates = _fold(selected, genome, parameters, args)
+    _write_candidates(args, candidates, selected, introns, record(args.chunk or (1, 1), len(selected)))
+    return 0
+
+
+def _fold(windows, genome, parameters, args: argparse.Namespace):
+    from ..introns import scan
+
+    progress = common.Progress("folding intron windows", len(windows), args.quiet)
+    candidates = scan(windows, genome.fetch, parameters, threads=args.threads, progress=progress)
+    progress.close()
+    return candidates
+
+
+def _write_candidates(args: argparse.Namespace, candidates, windows, introns, record: dict) -> None:
+    import numpy as np
+
+    from ..introns import SUBTYPES, candidates_to_encoded
+    from ..io.encoded import write_encoded
+    from ..pieces import dumps
+
+    encoded = candidates_to_encoded(candidates, windows, introns, max_length=record["max_length"])
+    write_encoded(args.output, encoded, args.table, metadata={"scan": np.array(dumps(record))})
     decoy = encoded.annotations.get("decoy", np.zeros(len(encoded), dtype=np.int8)) == 1
-    counts = {subtype: int(((encoded.annotations["subtype"] == subtype) & ~decoy).sum()) for subtype in
-              ("conventional", "5'-tailed", "3'-tailed")}
-    logger.info("wrote %d candidate hairpins to %s (%s)%s", int((~decoy).sum()), args.output,
+    counts = {subtype: int(((encoded.annotations["subtype"] == subtype) & ~decoy).sum()) for subtype in SUBTYPES}
+    piece = record["piece"]
+    logger.info("wrote %d candidate hairpins to %s (%s)%s%s", int((~decoy).sum()), args.output,
                 ", ".join(f"{count} {subtype}" for subtype, count in counts.items()),
-                f", and {int(decoy.sum())} decoys" if args.decoys else "")
+                f", and {int(decoy.sum())} decoys" if record["parameters"]["decoys"] else "",
+                f"; piece {piece[0]} of {piece[1]}" if piece[1] > 1 else "")
+
+
+def _check_plan_folder(output: str, count: int):
+    """--split's output folder: made if missing (its parent must exist), never holding plans of another split."""
+    from pathlib import Path
+
+    from ..errors import OutputError
+    from ..io.pieces import existing_plans, plan_name
+
+    folder = Path(output)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(output, "is a file; with --split, -o names a folder for the plans")
+    if not folder.resolve().parent.is_dir():
+        raise OutputError(output, f"its parent folder {folder.resolve().parent} does not exist")
+    ours = {plan_name(index, count) for index in range(1, count + 1)}
+    stale = [name for name in existing_plans(folder) if name not in ours]
+    if stale:
+        raise OutputError(output, f"holds plans of another split ({', '.join(stale[:3])}"
+                          f"{' ...' if len(stale) > 3 else ''}): empty it or choose another folder")
+    return folder
+
+
+def _write_plans(folder, count: int, clusters, introns, record) -> None:
+    """N plans, written together (all or none)."""
+    from ..introns import select_chunk
+    from ..io.atomic import atomic_outputs
+    from ..io.pieces import plan_name, write_plan
+    from ..pieces import plan_piece
+
+    made = not folder.exists()
+    folder.mkdir(exist_ok=True)
+    try:
+        with atomic_outputs() as group:
+            sizes = []
+            for index in range(1, count + 1):
+                windows = [window for cluster in select_chunk(clusters, index, count) for window in cluster]
+                piece_windows, piece_introns = plan_piece(windows, introns)
+                write_plan(folder / plan_name(index, count), record((index, count), len(windows)), piece_windows,
+                           piece_introns, group)
+                sizes.append(len(windows))
+    except BaseException:
+        if made and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
+    logger.info("wrote %d plans to %s: %d to %d windows per piece (scan each with mt-encode --plan PLAN --genome "
+                "GENOME -o PIECE.npz)", count, folder, min(sizes), max(sizes))
+
+
+def _execute_planned(args: argparse.Namespace) -> int:
+    """One piece of a --split plan: fold its windows, write its candidates."""
+    from ..errors import InputError
+    from ..io.genome import Genome
+    from ..io.pieces import read_plan
+    from ..pieces import contigs_digest, parameters_from_record
+
+    record, windows, introns = read_plan(args.plan)
+    parameters = parameters_from_record(record)
+    with Genome(args.genome) as genome:
+        if contigs_digest(genome.lengths) != record["genome"]["sha256"]:
+            raise InputError(args.genome, f"is not the genome that plan {args.plan} was made for "
+                             f"({record['genome']['name']}, {record['genome']['contigs']} contigs; names or lengths "
+                             "differ)")
+        piece = record["piece"]
+        logger.info("piece %d of %d: %d windows to fold", piece[0], piece[1], len(windows))
+        candidates = _fold(windows, genome, parameters, args)
+    _write_candidates(args, candidates, windows, introns, record)
     return 0

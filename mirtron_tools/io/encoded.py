@@ -26,10 +26,14 @@ def sidecar_path(npz_path: str | os.PathLike) -> Path:
     return path.with_suffix(".tsv") if path.suffix == ".npz" else Path(f"{path}.tsv")
 
 
-def write_encoded(path: str | os.PathLike, encoded: EncodedSet, table: str | os.PathLike | None = None) -> None:
-    """Write the NPZ and (unless ``table`` is ``""``) its TSV sidecar: both appear, or neither."""
+def write_encoded(path: str | os.PathLike, encoded: EncodedSet, table: str | os.PathLike | None = None,
+                  metadata: Mapping[str, np.ndarray] | None = None) -> None:
+    """Write the NPZ and (unless ``table`` is ``""``) its TSV sidecar: both appear, or neither.
+
+    ``metadata``: arrays that describe the whole set, stored beside the per-record ones (e.g. a genome
+    scan's ``scan`` record, :mod:`mirtron_tools.pieces`)."""
     with atomic_outputs() as group:
-        write_arrays(path, ENCODED_KIND, ENCODING_FORMAT_VERSION, encoded.to_arrays(), group)
+        write_arrays(path, ENCODED_KIND, ENCODING_FORMAT_VERSION, {**encoded.to_arrays(), **(metadata or {})}, group)
         if table != "":
             write_table(table or sidecar_path(path), encoded.table_header(), encoded.table_rows(), group=group)
 

@@ -42,6 +42,17 @@ def resolve_model(name_or_path: str | None) -> Path:
     raise ModelError(f"{name}: neither a bundled model ({names}) nor a readable file")
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 of a model file: which model scored a piece of a scan."""
+    import hashlib
+
+    sha = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
 def read_manifest(path: str | os.PathLike, check: bool = True) -> dict:
     """Read and check the manifest of a model file without loading TensorFlow.
 

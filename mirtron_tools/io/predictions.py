@@ -1,7 +1,9 @@
-"""Prediction outputs of mt-predict: TSV rows (input order) and BED6 rows (sorted at the end)."""
+"""Prediction outputs of mt-predict: TSV rows (input order) and BED6 rows (sorted at the end), from
+:class:`Scored` rows (scored now, or the scores of a genome scan's pieces)."""
 from __future__ import annotations
 
-from typing import IO, Sequence
+from dataclasses import dataclass
+from typing import IO, Mapping, Sequence
 
 import numpy as np
 
@@ -10,6 +12,16 @@ from ..introns import ANNOTATION_COLUMNS
 #: annotation columns that describe how a row was made, not the candidate: never written
 HIDDEN_COLUMNS = ("decoy",)
 TSV_COLUMNS = ("id", "length", "probability", "call")
+
+
+@dataclass
+class Scored:
+    """Scored rows: ids, lengths (nt), annotation columns and probabilities, in parallel."""
+
+    ids: Sequence[str]
+    lengths: Sequence[int]
+    annotations: Mapping[str, np.ndarray]
+    probabilities: np.ndarray
 
 
 def annotation_columns(annotations: dict) -> list[str]:
@@ -22,27 +34,27 @@ def write_tsv_header(stream: IO[str], columns: Sequence[str]) -> None:
     stream.write("\t".join([*TSV_COLUMNS, *columns]) + "\n")
 
 
-def write_tsv_rows(stream: IO[str], chunk, probabilities: np.ndarray, rows: np.ndarray, threshold: float,
-                   positive_call: str, columns: Sequence[str]) -> None:
+def write_tsv_rows(stream: IO[str], scored: Scored, rows: np.ndarray, threshold: float, positive_call: str,
+                   columns: Sequence[str]) -> None:
     """One row per index of ``rows``: id, length, probability (4 decimals), call, annotation columns."""
-    annotations = chunk.annotations
+    annotations = scored.annotations
     for row in rows:
-        probability = float(probabilities[row])
+        probability = float(scored.probabilities[row])
         call = positive_call if probability >= threshold else "other"
         extra = "".join(f"\t{annotations[key][row]}" for key in columns)
-        stream.write(f"{chunk.ids[row]}\t{len(chunk.sequences[row])}\t{probability:.4f}\t{call}{extra}\n")
+        stream.write(f"{scored.ids[row]}\t{int(scored.lengths[row])}\t{probability:.4f}\t{call}{extra}\n")
 
 
-def bed_rows(chunk, probabilities: np.ndarray, rows: np.ndarray) -> list[tuple[tuple, str]]:
+def bed_rows(scored: Scored, rows: np.ndarray) -> list[tuple[tuple, str]]:
     """``(sort key, BED6 line)`` for each index of ``rows``: name = id|subtype, score = probability x 1000;
     sorted later by contig (as text, like ``sort -k1,1 -k2,2n``), start, end, strand."""
-    annotations = chunk.annotations
+    annotations = scored.annotations
     result = []
     for row in rows:
         contig, start, end = str(annotations["contig"][row]), int(annotations["start"][row]), int(annotations["end"][row])
         strand = str(annotations["strand"][row])
-        identifier = chunk.ids[row]
+        identifier = scored.ids[row]
         name = f"{identifier}|{annotations['subtype'][row]}" if "subtype" in annotations else identifier
-        score = min(1000, max(0, int(round(float(probabilities[row]) * 1000))))
+        score = min(1000, max(0, int(round(float(scored.probabilities[row]) * 1000))))
         result.append(((contig, start, end, strand, name), f"{contig}\t{start}\t{end}\t{name}\t{score}\t{strand}\n"))
     return result

@@ -1,0 +1,115 @@
+"""Files of a genome scan cut into pieces: plans (mt-encode --split) and scores (mt-predict -o x.npz).
+
+Both are NPZ containers (:mod:`mirtron_tools.io.npz`) carrying the scan's metadata as JSON under
+``scan`` (:mod:`mirtron_tools.pieces`); an encoded NPZ of a genome scan carries it too.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from ..errors import InputError
+from ..introns import Intron, Window
+from ..pieces import dumps, introns_from_json, introns_to_json, windows_from_json, windows_to_json
+from .atomic import AtomicOutputs
+from .npz import open_checked, read_arrays, write_arrays
+
+PLAN_KIND = "mirtron_tools.scan_plan"
+PLAN_VERSION = 1
+SCORES_KIND = "mirtron_tools.scores"
+SCORES_VERSION = 1
+#: arrays of a scores NPZ besides ``annotation_*``
+SCORES_REQUIRED = ("scan", "model", "ids", "lengths", "probability")
+
+
+def _json(archive, key: str, name: str) -> dict:
+    try:
+        value = json.loads(str(archive[key]))
+    except (ValueError, KeyError) as error:
+        raise InputError(name, f"NPZ entry '{key}' is not the JSON mirtron_tools writes ({error})") from None
+    if not isinstance(value, dict):
+        raise InputError(name, f"NPZ entry '{key}' is not a JSON object")
+    return value
+
+
+def plan_name(index: int, count: int) -> str:
+    """``piece_03.plan.npz``: zero-padded so that the names sort in piece order."""
+    return f"piece_{index:0{len(str(count))}d}.plan.npz"
+
+
+def write_plan(path: str | os.PathLike, record: Mapping, windows: Sequence[Window], introns: Sequence[Intron],
+               group: AtomicOutputs) -> None:
+    write_arrays(path, PLAN_KIND, PLAN_VERSION, {
+        "scan": np.array(dumps(record)),
+        "windows": np.array(json.dumps(windows_to_json(windows), separators=(",", ":"))),
+        "introns": np.array(json.dumps(introns_to_json(introns), separators=(",", ":"))),
+    }, group)
+
+
+def read_plan(path: str | os.PathLike) -> tuple[dict, list[Window], list[Intron]]:
+    """A plan's scan metadata, windows and introns (checked: every window's hosts are introns of it)."""
+    name = str(path)
+    arrays = read_arrays(path, PLAN_KIND, PLAN_VERSION, ("scan", "windows", "introns"))
+    record = _json(arrays, "scan", name)
+    try:
+        windows = windows_from_json(json.loads(str(arrays["windows"])))
+        introns = introns_from_json(json.loads(str(arrays["introns"])))
+    except (ValueError, TypeError) as error:
+        raise InputError(name, f"plan is corrupt ({error}); make it again with mt-encode --split") from None
+    if any(not 0 <= host < len(introns) for window in windows for host in window.hosts):
+        raise InputError(name, "plan is corrupt (a window names an intron it does not hold)")
+    return record, windows, introns
+
+
+def existing_plans(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.glob("piece_*.plan.npz")) if folder.is_dir() else []
+
+
+def write_scores(path: str | os.PathLike, record: Mapping, model: Mapping, ids: Sequence[str], lengths: np.ndarray,
+                 probabilities: np.ndarray, annotations: Mapping[str, np.ndarray], group: AtomicOutputs) -> None:
+    """One piece's scores: every candidate and decoy with its probability and annotation columns."""
+    arrays = {"scan": np.array(dumps(record)), "model": np.array(dumps(model)),
+              "ids": np.array(list(ids), dtype=str) if len(ids) else np.array([], dtype="<U1"),
+              "lengths": np.asarray(lengths, dtype=np.int32),
+              "probability": np.asarray(probabilities, dtype=np.float32)}
+    arrays.update({f"annotation_{key}": np.asarray(value) for key, value in annotations.items()})
+    write_arrays(path, SCORES_KIND, SCORES_VERSION, arrays, group)
+
+
+def read_scores(path: str | os.PathLike) -> tuple[dict, dict, dict[str, np.ndarray]]:
+    """``(scan record, model record, arrays)`` of a scores NPZ; every per-row array as long as ``ids``."""
+    name = str(path)
+    arrays = read_arrays(path, SCORES_KIND, SCORES_VERSION, SCORES_REQUIRED)
+    rows = len(arrays["ids"])
+    for key, value in arrays.items():
+        if (key in ("lengths", "probability") or key.startswith("annotation_")) and (value.ndim != 1
+                                                                                     or len(value) != rows):
+            raise InputError(name, f"scores NPZ is inconsistent: '{key}' does not have one value per id")
+    return _json(arrays, "scan", name), _json(arrays, "model", name), arrays
+
+
+def is_scores(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a scores NPZ of mt-predict (read without loading its arrays)."""
+    from .npz import looks_like_npz
+
+    if not looks_like_npz(path):
+        return False
+    try:
+        with np.load(str(path), allow_pickle=False) as archive:
+            return "format" in archive.files and str(archive["format"]) == SCORES_KIND
+    except (OSError, ValueError):
+        return False
+
+
+def encoded_scan_record(path: str | os.PathLike) -> dict | None:
+    """The scan metadata of an encoded NPZ of a genome scan (None when it has none)."""
+    from ..encoding import ENCODED_KIND, ENCODING_FORMAT_VERSION
+
+    with open_checked(path, ENCODED_KIND, ENCODING_FORMAT_VERSION, ()) as archive:
+        if "scan" not in archive.files:
+            return None
+        return _json(archive, "scan", str(path))
