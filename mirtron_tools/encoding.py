@@ -24,7 +24,12 @@ NUCLEOTIDE_CHANNELS = 4
 #: trained with ``mt-train --energy`` list it in their manifest channels; it is computed from the
 #: NPZ's ``mfe`` column (or the fold of a FASTA record), so the NPZ format does not change.
 ENERGY_CHANNEL = "mfe_per_nt"
-DEFAULT_MAX_LENGTH = 200
+#: Longest hairpin the commands accept unless --max-length says otherwise. The network reads any
+#: length (masked LSTM, length-bucketed batches); the bound is there because ViennaRNA's folding
+#: cost grows with about the cube of the length (about 0.03 s at 200 nt, 0.3 s at 500 nt, 1.3 s at
+#: 1,000 nt and 7 s at 2,000 nt per hairpin on one core). 1,000 nt holds plant pre-miRNAs (often
+#: 200-500 nt) with room to spare.
+DEFAULT_MAX_LENGTH = 1000
 #: Optional model channels after the free-energy one, for genome-scan candidates only: where the
 #: candidate sits, from the scan NPZ's annotations, each repeated at every position. ``log10`` of the
 #: shortest host intron's length (nt); the subtype as three 0/1 channels; the splice distance (nt).
@@ -54,6 +59,7 @@ def fold_many(
     threads: int = 1,
     progress: Callable[[int], None] | None = None,
     chunk_size: int = 32,
+    pool=None,
 ) -> list[tuple[str, float]]:
     """Fold every sequence, in a process pool when ``threads`` > 1; order is kept.
 
@@ -62,7 +68,6 @@ def fold_many(
     results: list[tuple[str, float]] = []
     if pool is None and (threads <= 1 or len(sequences) < 2 * chunk_size):
         for sequence in sequences:
-    pool=None,
             results.append(fold(sequence))
             if progress:
                 progress(1)
@@ -75,16 +80,16 @@ def fold_many(
     return results
 
 
-def count_ambiguous(sequence: str) -> int:
-    """Number of positions that are not A, C, G or U."""
-    return sum(1 for letter in sequence if letter not in "ACGU")
-
-
 def fold_pool(threads: int):
     """A pool of ``threads`` fold processes (a context manager); forking a process that has
     TensorFlow loaded can deadlock, so they are spawned then."""
     method = "spawn" if "tensorflow" in sys.modules else "fork"
     return multiprocessing.get_context(method).Pool(threads)
+
+
+def count_ambiguous(sequence: str) -> int:
+    """Number of positions that are not A, C, G or U."""
+    return sum(1 for letter in sequence if letter not in "ACGU")
 
 
 def one_hot(sequence: str, structure: str, length: int | None = None) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import time
 import weakref
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -111,3 +112,55 @@ def check_inputs(manifest: dict, channels: int, source: str) -> None:
         hint = f" (the model also needs: {', '.join(extra)})" if extra else ""
         raise ModelError(f"{source}: inputs have {channels} channels, the model expects "
                          f"{len(expected)}{hint}")
+
+
+@dataclass
+class LengthCheck:
+    """Counts the hairpins outside the lengths a model saw in training (manifest
+    ``training_lengths``: ``{"min": nt, "max": nt}``), so that a command warns once, not per hairpin.
+
+    The networks read any length, but their probabilities are extrapolations outside that range.
+    A manifest without the record (models of older versions) checks nothing.
+    """
+
+    shortest: int | None = None
+    longest: int | None = None
+    scored: int = 0
+    outside: int = 0
+    seen_shortest: int | None = None
+    seen_longest: int | None = None
+
+    @classmethod
+    def from_manifest(cls, manifest: dict) -> "LengthCheck":
+        record = manifest.get("training_lengths")
+        if not isinstance(record, dict) or not all(isinstance(record.get(key), int) for key in ("min", "max")):
+            return cls()
+        return cls(shortest=int(record["min"]), longest=int(record["max"]))
+
+    def add(self, lengths) -> None:
+        """Record a chunk's hairpin lengths (nt)."""
+        lengths = np.asarray(lengths, dtype=np.int64)
+        if not len(lengths) or self.shortest is None:
+            return
+        self.scored += len(lengths)
+        outside = lengths[(lengths < self.shortest) | (lengths > self.longest)]
+        if len(outside):
+            self.outside += len(outside)
+            low, high = int(outside.min()), int(outside.max())
+            self.seen_shortest = low if self.seen_shortest is None else min(self.seen_shortest, low)
+            self.seen_longest = high if self.seen_longest is None else max(self.seen_longest, high)
+
+    def message(self, model_name: str) -> str | None:
+        """One warning line when any hairpin was outside the training lengths, else None."""
+        if not self.outside:
+            return None
+        span = (f"{self.seen_shortest} nt" if self.seen_shortest == self.seen_longest
+                else f"{self.seen_shortest}-{self.seen_longest} nt")
+        return (f"{self.outside} of {self.scored} hairpins ({span}) are outside the lengths model {model_name} saw "
+                f"in training ({self.shortest}-{self.longest} nt): their probabilities are extrapolated")
+
+
+def training_lengths(lengths) -> dict:
+    """The manifest's ``training_lengths`` record of a training set's hairpin lengths (nt)."""
+    lengths = np.asarray(lengths)
+    return {"min": int(lengths.min()), "max": int(lengths.max())}

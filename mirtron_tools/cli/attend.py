@@ -230,9 +230,10 @@ def execute(args: argparse.Namespace) -> int:
     common.load_tensorflow(args.debug, args.threads)
     from ..encoding import model_inputs, uses_energy
     from ..io.model import load_model
-    from ..prediction import attention_arrays, check_inputs, predict_arrays
+    from ..prediction import LengthCheck, attention_arrays, check_inputs, predict_arrays
 
     model, manifest = load_model(model_path)
+    lengths = LengthCheck.from_manifest(manifest)
     from ..encoding import uses_context
 
     if uses_context(manifest):
@@ -274,6 +275,7 @@ def execute(args: argparse.Namespace) -> int:
                 extra = coverage_channels(chunk, coverage, coverage_source) if coverage is not None else None
                 arrays = model_inputs(chunk, extra, energy=energy)
                 check_inputs(manifest, arrays[0].shape[1], args.input)
+                lengths.add(chunk.lengths)
                 if args.method == "attention":
                     probabilities, weights = attention_arrays(model, arrays, args.batch_size)
                     per_record = ((weights[row], None) for row in range(len(chunk)))
@@ -328,6 +330,8 @@ def execute(args: argparse.Namespace) -> int:
             plot_folder.rmdir()
         raise
     report_stats(args.input, stats)
+    if warning := lengths.message(model_path.name):
+        logger.warning("%s", warning)
     logger.info("wrote %s%s%s", args.output, f", {predictions_path}" if predictions_path else "",
                 f", {aggregate_path}" if aggregate_path else "")
     return 0

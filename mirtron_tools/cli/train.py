@@ -248,6 +248,8 @@ def execute(args: argparse.Namespace) -> int:
     from ..io.model import save_model
     from ..model import Architecture
     from ..plots import curves_figure, save_figure
+    from ..prediction import training_lengths
+    from ..prior import training_prior_record
     from ..training import TrainingConfig, cross_validate, data_sha256, fit, fit_ensemble, set_seed, software_versions
 
     config = TrainingConfig(
@@ -307,6 +309,11 @@ def execute(args: argparse.Namespace) -> int:
         "coverage": coverage_record,
         "max_length": int(encoded.max_length),
         "threshold": float(result.threshold),
+        # what mt-predict --prior re-weights from (both classes weigh the same in training) and the share
+        # of positives of the data the threshold was chosen on; the lengths the model saw
+        **training_prior_record(int(np.sum(result.held_out_labels)),
+                                int(np.sum(np.asarray(result.held_out_labels) == 0))),
+        "training_lengths": training_lengths(encoded.lengths),
         "seed": args.seed,
         "training_data": {"sources": sources, "sha256": data_sha256(arrays, labels),
                           "n_positive": int(labels.sum()), "n_negative": int((labels == 0).sum())},
