@@ -127,3 +127,77 @@ def test_mutagenesis_yields_hairpin_by_hairpin_with_one_fold_pool():
     assert len(calls) == 3  # one hairpin (about 250 mutants) per group
     pooled = list(saturation_mutagenesis(sequences, predict, reference, threads=2, group_mutants=300))
     assert all(np.array_equal(first, second) for first, second in zip(serial, pooled))
+
+
+# ----------------------------------------------------------------------------------------------
+# 4. '-' is standard output for a text table, refused with one line for anything else
+
+def _refused(capsys, main, argv, option, cwd):
+    assert main(argv) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and f"error: {option} -: " in error[0] and "cannot be written to standard output" \
+        in error[0], error
+    assert sorted(path.name for path in cwd.iterdir()) == [], "a file was left behind"
+
+
+def test_every_binary_output_refuses_standard_output(tmp_path, monkeypatch, capsys, test_data):
+    from mirtron_tools.cli import attend, coverage, encode, predict, train
+
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)  # mt-encode -o - used to create files named '-' and '-.tsv' here
+    fasta, npz = str(test_data / "synthetic_hairpins.fa"), str(test_data / "synthetic_hairpins.npz")
+    out = str(tmp_path / "out")
+    _refused(capsys, encode.main, [fasta, "-o", "-"], "-o", work)
+    _refused(capsys, encode.main, [fasta, "-o", "-", "--table", out + ".tsv"], "-o", work)
+    bam = str(test_data / "sim_reads.bam")
+    _refused(capsys, coverage.main, [str(test_data / "sim_candidates.npz"), bam, "-o", "-"], "-o", work)
+    training = ["--positive", npz, "--negative", npz]
+    _refused(capsys, train.main, [*training, "-o", "-"], "-o", work)
+    _refused(capsys, train.main, [*training, "-o", out + ".keras", "--plots", "-"], "--plots", work)
+    scan = str(test_data / "scan_candidates.npz")
+    _refused(capsys, predict.main, [scan, "-o", out + ".tsv", "--survey-plot", "-"], "--survey-plot", work)
+    _refused(capsys, attend.main, [fasta, "-o", out + ".tsv", "--plots", "-"], "--plots", work)
+
+
+def test_text_tables_stream_to_standard_output(tmp_path, capsys, test_data):
+    from mirtron_tools.cli import coverage, encode
+
+    assert encode.main([str(test_data / "synthetic_hairpins.fa"), "-o", str(tmp_path / "x.npz"), "--table", "-",
+                        "-q"]) == 0
+    streamed = capsys.readouterr().out
+    assert streamed.startswith("id\tlength\tmfe\tstructure\tsequence\n")
+    assert not (tmp_path / "x.tsv").exists() and (tmp_path / "x.npz").exists()
+    assert coverage.main([str(test_data / "sim_candidates.npz"), str(test_data / "sim_reads.bam"), "-o",
+                          str(tmp_path / "c.npz"), "--table", "-", "-q"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("# mt-coverage of ") and lines[1].startswith("id\tcontig\tstart\tend\tstrand\t")
+    assert not (tmp_path / "c.tsv").exists()
+
+
+@pytest.mark.parametrize("command", ["predict", "attend", "train"])
+def test_text_tables_of_the_model_commands_stream_to_standard_output(tmp_path, capsys, test_data, command):
+    from mirtron_tools.cli import attend, predict, train
+
+    model, fasta = str(test_data / "tiny_model.keras"), str(test_data / "synthetic_hairpins.fa")
+    labels = str(test_data / "synthetic_labels.tsv")
+    if command == "predict":
+        assert predict.main(["--model", model, fasta, "-o", str(tmp_path / "p.tsv"), "--labels", labels,
+                             "--metrics", "-", "-q"]) == 0
+        assert capsys.readouterr().out.startswith("n\tthreshold\tauc\t")
+        assert predict.main(["--model", model, fasta, "-o", "-", "-q"]) == 0
+        assert capsys.readouterr().out.startswith("id\tlength\tprobability\tcall\n")
+    elif command == "attend":
+        for option, header in (("--predictions", "id\tlength\tprobability\tcall\n"),
+                               ("--aggregate", "group\tend\tdistance\t")):
+            assert attend.main(["--model", model, fasta, "-o", str(tmp_path / f"a{option}.tsv"), option, "-",
+                                "-q"]) == 0
+            assert capsys.readouterr().out.startswith(header)
+        assert attend.main(["--model", model, fasta, "-o", "-", "-q"]) == 0
+        assert capsys.readouterr().out.startswith("id\tposition\tnucleotide\tstructure\tattention\n")
+    else:
+        npz = str(test_data / "synthetic_hairpins.npz")
+        assert train.main(["--encoded", npz, "--labels", labels, "-o", str(tmp_path / "m.keras"), "--metrics", "-",
+                           "--seed", "1", "--epochs", "1", "--lstm-units", "4", "--attention-units", "4", "-q"]) == 0
+        assert capsys.readouterr().out.startswith("split\tfold\tn\tthreshold\tauc\t")
+        assert (tmp_path / "m.keras").exists() and (tmp_path / "m.curves.png").exists()

@@ -187,7 +187,7 @@ def execute(args: argparse.Namespace) -> int:
     )
     from ..coverage import check_coverage_for_model, check_coverage_ids, coverage_channels
     from ..errors import InputError, ModelError
-    from ..io.atomic import atomic_outputs, atomic_text, check_outputs
+    from ..io.atomic import atomic_outputs, atomic_text, check_outputs, refuse_standard_output
     from ..io.coverage import read_coverage_files
     from ..io.fasta import HairpinStats
     from ..io.model import read_manifest, resolve_model
@@ -204,6 +204,7 @@ def execute(args: argparse.Namespace) -> int:
     check_outputs({"-o": args.output, "--predictions": predictions_path, "--aggregate": aggregate_path},
                   [args.input, args.labels, *args.coverage,
                    args.model if args.model and os.path.isfile(args.model) else None])
+    refuse_standard_output("--plots", args.plots, "a folder of figures")
     create_plots = check_plot_folder(args.plots) if args.plots else False
     model_path = resolve_model(args.model)
     manifest = read_manifest(model_path)

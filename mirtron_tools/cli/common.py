@@ -247,6 +247,7 @@ class Progress:
         elapsed = self.clock() - self.started
         if self.live:
             sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
         if not self.quiet:
             logger.info("%s: %d%s done in %.1f s", self.label, self.done, self._unit(), elapsed)
 
@@ -259,7 +260,6 @@ class Progress:
         elif self.live:  # an error: clear the bar so the error line starts at the margin
             self.closed = True
             sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
             sys.stderr.flush()
 
 

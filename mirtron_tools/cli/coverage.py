@@ -88,7 +88,8 @@ def execute(args: argparse.Namespace) -> int:
     check_outputs({"-o": args.output, "--table": table},
                   [args.encoded, *args.alignments, args.genome,
                    *(f"{path}{index}" for path in args.alignments for index in (".bai", ".csi", ".crai")),
-                   *(value for value in args.contig_alias if "=" not in value)])
+                   *(value for value in args.contig_alias if "=" not in value)],
+                  files_only={"-o": "an NPZ"})
     if args.min_read_length > args.max_read_length:
         raise InputError("mt-coverage", f"--min-read-length {args.min_read_length} is above "
                          f"--max-read-length {args.max_read_length}")

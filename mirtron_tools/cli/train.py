@@ -206,7 +206,8 @@ def execute(args: argparse.Namespace) -> int:
     model_path, metrics_path, plot_path = _outputs(args)
     check_outputs({"-o": model_path, "--metrics": metrics_path, "--plots": plot_path},
                   [*args.positive, *args.negative, args.encoded, args.labels, *args.coverage,
-                   args.init_model if args.init_model and os.path.isfile(args.init_model) else None])
+                   args.init_model if args.init_model and os.path.isfile(args.init_model) else None],
+                  files_only={"-o": "a model (.keras)", "--plots": "a PNG figure"})
     if args.folds and args.folds < 2:
         raise InputError("mt-train", "--folds needs K >= 2")
     if not 0 <= args.kmer_weight <= 1:

@@ -57,16 +57,29 @@ def _same_file(first: str, second: str) -> bool:
         return os.path.realpath(first) == os.path.realpath(second)
 
 
-def check_outputs(outputs: Mapping[str, PathLike | None], inputs: Iterable[PathLike | None] = ()) -> None:
+def refuse_standard_output(option: str, path: PathLike | None, what: str) -> None:
+    """OutputError when an output that is not a text table (``what``: "an NPZ", "figures", ...) is ``-``."""
+    if path is not None and str(path) == "-":
+        raise OutputError(f"{option} -", f"{what} cannot be written to standard output; give a file name "
+                          "('-' is standard output only for TSV and BED tables)")
+
+
+def check_outputs(outputs: Mapping[str, PathLike | None], inputs: Iterable[PathLike | None] = (),
+                  files_only: Mapping[str, str] | None = None) -> None:
     """The output guard: every output writable, none an input of the run, no two on one path.
 
     ``outputs`` maps the option that names an output (``-o``, ``--table``, ...) to its path
     (None: not written this run; ``-``: standard output). ``inputs`` are every file the run reads
-    (None and ``-`` are skipped). Raises :class:`OutputError` naming the output and the clash.
+    (None and ``-`` are skipped). ``files_only`` maps the options whose format cannot be streamed
+    (NPZ, a model, a figure, a folder) to what they write: for them ``-`` is refused. The one rule
+    of every command: a text output (TSV, BED) may be ``-``, standard output; any other is a file.
+    Raises :class:`OutputError` naming the output and the clash.
     """
     given = [(option, str(path)) for option, path in outputs.items() if path is not None and str(path) != ""]
     sources = [str(path) for path in inputs if path is not None and str(path) not in ("", "-")]
     for option, path in given:
+        if files_only and option in files_only:
+            refuse_standard_output(option, path, files_only[option])
         if path == "-":
             continue
         check_writable(path)

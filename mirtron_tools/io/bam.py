@@ -167,10 +167,16 @@ def match_contigs(wanted: Iterable[str], available: dict[str, int], aliases: dic
                   ) -> tuple[dict[str, str], list[str], list[str]]:
     """Map candidate contig names to names in a BAM.
 
-    Returns ``(mapping, renamed, missing)``: ``renamed`` lists 'a -> b' for names matched by
-    adding or removing a ``chr`` prefix (or chrM <-> MT); aliases are used as given.
+    Returns ``(mapping, renamed, missing)``: ``renamed`` lists 'a -> b' for names matched by the
+    contig-naming rule of every command (:func:`mirtron_tools.io.known.contig_key`: a ``chr``
+    prefix added or removed, chrM <-> MT); aliases are used as given.
     """
+    from .known import contig_key
+
     mapping, renamed, missing = {}, [], []
+    by_key: dict[str, list[str]] = {}
+    for name in available:
+        by_key.setdefault(contig_key(name), []).append(name)
     for contig in sorted(set(wanted)):
         if contig in aliases:
             if aliases[contig] in available:
@@ -181,9 +187,8 @@ def match_contigs(wanted: Iterable[str], available: dict[str, int], aliases: dic
         if contig in available:
             mapping[contig] = contig
             continue
-        candidates = [contig[3:]] if contig.startswith("chr") else [f"chr{contig}"]
-        candidates += {"chrM": ["MT"], "MT": ["chrM"], "M": ["chrM", "MT"]}.get(contig, [])
-        found = next((name for name in candidates if name in available), None)
+        matches = by_key.get(contig_key(contig), [])
+        found = matches[0] if len(matches) == 1 else None  # two BAM names for one contig: not guessed
         if found is None:
             missing.append(contig)
         else:
@@ -214,10 +219,10 @@ def prepare_alignments(paths: Sequence[str], contigs: Iterable[str], aliases: di
         available = check_alignment_file(path, genome)
         lengths.append(available)
         mapping, renamed, missing = match_contigs(wanted, available, aliases)
-        if renamed:
-            notes.append(f"{path}: matched candidate contig names to BAM names: "
-                         f"{', '.join(renamed[:5])}{' ...' if len(renamed) > 5 else ''} "
-                         "(chr prefix; use --contig-alias to set names yourself)")
+        if renamed:  # one line per file, as the genome reports its renaming
+            logger.info("%s: candidate contig names matched to the BAM's (chr naming differs): %s%s "
+                        "(--contig-alias sets names yourself)", path, ", ".join(renamed[:5]),
+                        " ..." if len(renamed) > 5 else "")
         if missing:
             shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
             have = ", ".join(list(available)[:5]) + (" ..." if len(available) > 5 else "")
