@@ -194,7 +194,7 @@ class EncodedSet:
 
     def table_rows(self) -> Iterable[list[str]]:
         """Rows of the human-readable sidecar: id, length, mfe, dot-bracket, sequence, annotations."""
-        keys = sorted(self.annotations)
+        keys = self.annotation_order()
         for row, identifier in enumerate(self.ids):
             yield [
                 identifier,
@@ -206,7 +206,16 @@ class EncodedSet:
             ]
 
     def table_header(self) -> list[str]:
-        return ["id", "length", "mfe", "structure", "sequence", *sorted(self.annotations)]
+        return ["id", "length", "mfe", "structure", "sequence", *self.annotation_order()]
+
+    def annotation_order(self) -> list[str]:
+        """The annotation columns in the one documented order of every table (BED order first:
+        contig, start, end, strand, then the genome scan's columns, :data:`introns.ANNOTATION_COLUMNS`),
+        then any others sorted."""
+        from .introns import ANNOTATION_COLUMNS
+
+        return ([key for key in ANNOTATION_COLUMNS if key in self.annotations]
+                + sorted(key for key in self.annotations if key not in ANNOTATION_COLUMNS))
 
 
 def encode_sequences(

@@ -241,7 +241,7 @@ def test_encode_fasta_with_coordinate_headers(tmp_path, caplog):
     assert encode.main([str(fasta), "-o", str(tmp_path / "c.npz")]) == 0
     encoded = read_encoded(tmp_path / "c.npz")
     assert regions_of(encoded, "c") == [Region("chr1", 100, 110, "+"), Region("chr2", 10, 20, "-")]
-    assert "contig\tend\tstart\tstrand" in (tmp_path / "c.tsv").read_text()
+    assert "contig\tstart\tend\tstrand" in (tmp_path / "c.tsv").read_text()
     plain = write(tmp_path / "p.fa", ">a\nACGUACGUAC\n>chr2:11-20:-\nGGGGAAACCC\n")
     assert encode.main([str(plain), "-o", str(tmp_path / "p.npz")]) == 0
     assert "contig" not in read_encoded(tmp_path / "p.npz").annotations

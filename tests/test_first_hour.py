@@ -201,3 +201,67 @@ def test_text_tables_of_the_model_commands_stream_to_standard_output(tmp_path, c
                            "--seed", "1", "--epochs", "1", "--lstm-units", "4", "--attention-units", "4", "-q"]) == 0
         assert capsys.readouterr().out.startswith("split\tfold\tn\tthreshold\tauc\t")
         assert (tmp_path / "m.keras").exists() and (tmp_path / "m.curves.png").exists()
+
+
+# ----------------------------------------------------------------------------------------------
+# 3. One contig-naming rule: FASTA header coordinates, the genome, the BAMs
+
+def _sim_fasta_with_chr_headers(path: Path, test_data: Path) -> Path:
+    """sim_candidates as FASTA with 'chrsim1:start-end(strand)' headers (the genome and BAM say 'sim1')."""
+    rows = [line.split("\t") for line in (test_data / "sim_candidates.tsv").read_text().splitlines()[1:]]
+    path.write_text("".join(f">chr{row[5]}:{row[6]}-{row[7]}({row[8]})\n{row[4]}\n" for row in rows))
+    return path
+
+
+def test_fasta_header_contigs_follow_the_genome_and_the_bam_by_one_rule(tmp_path, capsys, test_data):
+    from mirtron_tools.cli import coverage, encode
+    from mirtron_tools.io.encoded import read_encoded
+
+    fasta = _sim_fasta_with_chr_headers(tmp_path / "chr.fa", test_data)
+    assert encode.main([str(fasta), "-o", str(tmp_path / "plain.npz")]) == 0
+    assert set(read_encoded(tmp_path / "plain.npz").annotations["contig"]) == {"chrsim1", "chrsim2"}
+    capsys.readouterr()
+    # the BAM says sim1/sim2: matched by the same rule as the genome's, in one line per BAM
+    assert coverage.main([str(tmp_path / "plain.npz"), str(test_data / "sim_reads.bam"),
+                          "-o", str(tmp_path / "plain.cov.npz")]) == 0
+    error = capsys.readouterr().err
+    assert [line for line in error.splitlines() if "chr naming differs" in line] == [
+        f"mt-coverage: {test_data / 'sim_reads.bam'}: candidate contig names matched to the BAM's (chr naming "
+        "differs): chrsim1 -> sim1, chrsim2 -> sim2 (--contig-alias sets names yourself)"]
+    golden = (test_data / "sim_candidates.cov.tsv").read_text().splitlines()
+    assert [line.split("\t")[5:] for line in (tmp_path / "plain.cov.tsv").read_text().splitlines()[2:]] \
+        == [line.split("\t")[5:] for line in golden[2:]]
+    # with --genome the headers' contigs take the genome's names
+    assert encode.main([str(fasta), "--genome", str(test_data / "sim_genome.fa"), "-o",
+                        str(tmp_path / "named.npz")]) == 0
+    assert "contig 'chrsim1' is 'sim1' in genome" in capsys.readouterr().err
+    assert set(read_encoded(tmp_path / "named.npz").annotations["contig"]) == {"sim1", "sim2"}
+    bad = tmp_path / "bad.fa"
+    bad.write_text(">other9:10-70(+)\n" + "ACGU" * 15 + "\n")
+    assert encode.main([str(bad), "--genome", str(test_data / "sim_genome.fa"), "-o", str(tmp_path / "b.npz")]) == 1
+    assert "contig 'other9' is not in genome" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------------------------
+# 5. One column order: BED order first, in mt-encode, mt-predict and mt-coverage alike
+
+def test_one_column_order_in_every_table(tmp_path, test_data):
+    from mirtron_tools.cli import encode
+    from mirtron_tools.introns import ANNOTATION_COLUMNS
+
+    fasta = _sim_fasta_with_chr_headers(tmp_path / "chr.fa", test_data)
+    assert encode.main([str(fasta), "-o", str(tmp_path / "f.npz"), "-q"]) == 0
+    assert encode.main([str(test_data / "sim_candidates.bed"), "--genome", str(test_data / "sim_genome.fa"),
+                        "-o", str(tmp_path / "b.npz"), "-q"]) == 0
+    assert encode.main(["--genome", str(test_data / "scan_genome.fa"), "--annotation",
+                        str(test_data / "scan_genes.gtf"), "--decoys", "-o", str(tmp_path / "s.npz"), "-q"]) == 0
+    first = ["id", "length", "mfe", "structure", "sequence"]
+    for name in ("f", "b"):
+        header = (tmp_path / f"{name}.tsv").read_text().splitlines()[0].split("\t")
+        assert header == [*first, "contig", "start", "end", "strand"]
+    scan = (tmp_path / "s.tsv").read_text().splitlines()[0].split("\t")
+    assert scan == [*first, *ANNOTATION_COLUMNS]
+    coverage_header = (test_data / "sim_candidates.cov.tsv").read_text().splitlines()[1].split("\t")
+    assert coverage_header[:5] == ["id", "contig", "start", "end", "strand"]
+    docs = (ROOT / "docs" / "formats.md").read_text()
+    assert "contig, start, end, strand" in docs and "one column order" in docs.lower() and "comment lines" in docs.lower()

@@ -26,7 +26,7 @@ output:
   OUTPUT.npz  format_version, ids, sequences, structures, mfe, lengths and a padded one-hot
               array onehot[n, length, 7] (A, C, G, U, paired_open, paired_close, unpaired)
   OUTPUT.tsv  id, length, mfe, structure, sequence (one row per hairpin, input order)
-              (+ contig, end, start, strand when the input has coordinates)
+              (+ contig, start, end, strand when the input has coordinates)
 
 genome scan (--annotation): one row per candidate hairpin, with the columns contig, start,
   end (0-based, end exclusive), strand, subtype (conventional, 5'-tailed, 3'-tailed), gene,
