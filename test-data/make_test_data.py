@@ -20,10 +20,15 @@ Files (all deterministic):
                             alternative transcripts, 2 planted mirtron-like hairpins per subtype
   scan_planted.bed          the planted hairpins (name = id|subtype)
   scan_candidates.npz/.tsv  mt-encode --genome scan_genome.fa --annotation scan_genes.gtf (golden)
+  scan_piece_1.plan.npz     plan of piece 1 of 3 of that scan with --decoys (mt-encode --split 3)
+  scan_piece_{1,2,3}.scores.npz  mt-predict (bundled genome model) of each piece -o PIECE.scores.npz
+  scan_calls.bed, scan_survey.tsv  mt-predict of the whole --decoys scan in one job, --known
+                            scan_planted.bed: what the merge of the pieces must equal (Galaxy test)
   tiny_coverage_model.keras  mt-train on sim_candidates with their coverage (seed 7, 4 units): the
                             model of the Galaxy workflow test (encode -> coverage -> predict -> attend)
 
-Run: python test-data/make_test_data.py   (later issues add genomes, GTFs and BAMs here)
+Run: python test-data/make_test_data.py [PART ...]   (PART: a make_* function name without make_, e.g.
+scan_pieces; default: everything)
 """
 from pathlib import Path
 
@@ -65,6 +70,7 @@ def main() -> None:
     make_attention_goldens(work)
     make_coverage_data()
     make_genome_scan_data()
+    make_scan_pieces()
     make_coverage_model(work)
     for path in work.iterdir():
         path.unlink()
@@ -136,6 +142,28 @@ def make_genome_scan_data() -> None:
                         "-o", str(HERE / "scan_candidates.npz"), "-q"]) == 0
 
 
+def make_scan_pieces() -> None:
+    """The genome scan in 3 pieces and in one job (see the module docstring)."""
+    import shutil
+    import tempfile
+
+    from mirtron_tools.cli import encode, predict
+
+    scan = ["--genome", str(HERE / "scan_genome.fa"), "--annotation", str(HERE / "scan_genes.gtf"), "--decoys", "-q"]
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        assert encode.main([*scan, "--split", "3", "-o", str(work / "plans")]) == 0
+        shutil.copyfile(work / "plans" / "piece_1.plan.npz", HERE / "scan_piece_1.plan.npz")
+        for index in (1, 2, 3):
+            assert encode.main(["--plan", str(work / "plans" / f"piece_{index}.plan.npz"), "--genome",
+                                str(HERE / "scan_genome.fa"), "-o", str(work / f"piece_{index}.npz"), "-q"]) == 0
+            assert predict.main([str(work / f"piece_{index}.npz"), "-o", str(HERE / f"scan_piece_{index}.scores.npz"),
+                                 "-q"]) == 0
+        assert encode.main([*scan, "-o", str(work / "whole.npz")]) == 0
+        assert predict.main([str(work / "whole.npz"), "-o", str(HERE / "scan_calls.bed"), "--survey",
+                             str(HERE / "scan_survey.tsv"), "--known", str(HERE / "scan_planted.bed"), "-q"]) == 0
+
+
 def make_coverage_model(work: Path) -> None:
     """tiny_coverage_model.keras: a coverage-channel model small enough for Galaxy tool tests."""
     from mirtron_tools.cli import train
@@ -147,4 +175,10 @@ def make_coverage_model(work: Path) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if len(sys.argv) > 1:
+        for part in sys.argv[1:]:
+            globals()[f"make_{part}"]()
+    else:
+        main()

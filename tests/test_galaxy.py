@@ -95,10 +95,13 @@ def _options(parser: argparse.ArgumentParser) -> set[str]:
 
 
 def _mentioned_options(command_text: str) -> set[str]:
-    """Options on the mt-* command line itself (not on the ln/mv/printf lines around it)."""
-    start = re.search(r"^\s*mt-[a-z]+\b", command_text, re.MULTILINE).start()
-    line = re.split(r"^\s*&&", command_text[start:], flags=re.MULTILINE)[0]
-    return set(re.findall(r"(?<![\w-])(--?[a-zA-Z][\w-]*)", line))
+    """Options on the mt-* command lines themselves (not on the ln/mv/printf lines around them); a
+    wrapper with modes has one mt-* line per top-level #if branch."""
+    found: set[str] = set()
+    for match in re.finditer(r"^\s*mt-[a-z]+\b", command_text, re.MULTILINE):
+        line = re.split(r"^\s*&&|^\s*(?:ln|mv|cp|mkdir|printf)\s", command_text[match.start():], flags=re.MULTILINE)[0]
+        found |= set(re.findall(r"(?<![\w-])(--?[a-zA-Z][\w-]*)", line))
+    return found
 
 
 def test_every_command_has_one_wrapper():
@@ -178,7 +181,7 @@ def _test_files(tool: ElementTree.Element) -> set[str]:
     for test in tool.find("tests"):
         for element in test.iter():
             if element.tag == "param" and element.get("value") and element.get("ftype"):
-                files.add(element.get("value"))
+                files.update(element.get("value").split(","))  # a multiple data param lists several
             if element.tag == "output" and element.get("file"):
                 files.add(element.get("file"))
     return files
@@ -190,18 +193,27 @@ def test_test_files_exist(path):
     assert missing == []
 
 
+#: the tool steps of each workflow, in order
+WORKFLOW_STEPS = {
+    "mirtron_candidates.ga": ["mt_encode", "mt_coverage", "mt_predict", "mt_attend"],
+    # plan the pieces, scan each piece, score each piece, merge the pieces' scores
+    "genome_scan.ga": ["mt_encode", "mt_encode", "mt_predict", "mt_predict"],
+}
+
+
 def test_workflow_chains_the_wrappers():
+    assert sorted(WORKFLOW_STEPS) == sorted(path.name for path in (GALAXY / "workflows").glob("*.ga"))
     tool_ids = {_tool(path).get("id") for path in TOOL_FILES}
     for workflow_path in sorted((GALAXY / "workflows").glob("*.ga")):
         workflow = json.loads(workflow_path.read_text())
         steps = [step for step in workflow["steps"].values() if step["type"] == "tool"]
-        assert [step["tool_id"] for step in steps] == ["mt_encode", "mt_coverage", "mt_predict", "mt_attend"]
+        assert [step["tool_id"] for step in steps] == WORKFLOW_STEPS[workflow_path.name]
         assert {step["tool_id"] for step in steps} <= tool_ids
         version = f"{_tokens()['@TOOL_VERSION@']}+galaxy{_tokens()['@VERSION_SUFFIX@']}"
         assert {step["tool_version"] for step in steps} == {version}
         tests = workflow_path.with_name(workflow_path.stem + "-tests.yml")
         assert tests.is_file(), f"{workflow_path.name} has no {tests.name}"
-        paths = re.findall(r"path: (\S+)", tests.read_text())
+        paths = re.findall(r"(?:path|file): (\S+)", tests.read_text())
         assert paths and all((tests.parent / path).resolve().is_file() for path in paths)
         labels = {output["label"] for step in workflow["steps"].values() for output in step.get("workflow_outputs", [])}
         assert set(re.findall(r"^    (\w+):$", tests.read_text(), re.MULTILINE)) <= labels | set(
@@ -211,7 +223,7 @@ def test_workflow_chains_the_wrappers():
 def test_unknown_argument_is_noticed(tmp_path):
     """The check above can fail: a wrapper naming an option the parser lacks."""
     bad = tmp_path / "mt_encode.xml"
-    bad.write_text((GALAXY / "mt_encode.xml").read_text().replace('argument="--window"', 'argument="--windows"'))
+    bad.write_text((GALAXY / "mt_encode.xml").read_text().replace('argument="--plan"', 'argument="--plans"'))
     tool = _expanded(ElementTree.parse(bad).getroot())
     arguments = {param.get("argument") for param in tool.iter("param") if param.get("argument")}
-    assert arguments - _options(_parser("mt-encode")) == {"--windows"}
+    assert arguments - _options(_parser("mt-encode")) == {"--plans"}

@@ -70,6 +70,18 @@ def test_merged_pieces_equal_one_whole_run_byte_for_byte(scan, test_data, tmp_pa
     assert_files_equal(tmp_path / f"whole.{output}", tmp_path / f"merged.{output}")
     assert_files_equal(tmp_path / "whole.survey.tsv", tmp_path / "merged.survey.tsv")
     assert "known" in (tmp_path / "merged.survey.tsv").read_text()
+    if output == "bed":  # the goldens of the Galaxy workflow test (genome_scan.ga) are this run's
+        assert_files_equal(test_data / "scan_calls.bed", tmp_path / "whole.bed")
+        assert_files_equal(test_data / "scan_survey.tsv", tmp_path / "whole.survey.tsv")
+
+
+def test_the_committed_pieces_merge_to_the_goldens(test_data, tmp_path):
+    """test-data's pieces (the Galaxy merge test's inputs) still merge to the single-job goldens."""
+    pieces = [str(test_data / f"scan_piece_{index}.scores.npz") for index in (1, 2, 3)]
+    assert predict.main([*pieces, "-o", str(tmp_path / "m.bed"), "--survey", str(tmp_path / "s.tsv"), "--known",
+                         str(test_data / "scan_planted.bed"), "-q"]) == 0
+    assert_files_equal(test_data / "scan_calls.bed", tmp_path / "m.bed")
+    assert_files_equal(test_data / "scan_survey.tsv", tmp_path / "s.tsv")
 
 
 def test_scores_keep_every_row_and_record_the_model(scan):
