@@ -75,6 +75,17 @@ def test_merged_pieces_equal_one_whole_run_byte_for_byte(scan, test_data, tmp_pa
         assert_files_equal(test_data / "scan_survey.tsv", tmp_path / "whole.survey.tsv")
 
 
+def test_encoded_pieces_scored_in_one_job_equal_the_whole_run(scan, test_data, tmp_path, capsys):
+    pieces = [str(scan / f"piece_{index}.npz") for index in (2, 3, 1)]
+    assert predict.main([*pieces, "-o", str(tmp_path / "joint.bed"), "--survey", str(tmp_path / "joint.tsv"),
+                         "--known", str(test_data / "scan_planted.bed"), "-q"]) == 0
+    assert_files_equal(test_data / "scan_calls.bed", tmp_path / "joint.bed")
+    assert_files_equal(test_data / "scan_survey.tsv", tmp_path / "joint.tsv")
+    _fails(capsys, [*pieces[:2], "-o", str(tmp_path / "j.bed")], "missing: piece(s) 1", tmp_path / "j.bed")
+    _fails(capsys, [*pieces, str(scan / "whole.npz"), "-o", str(tmp_path / "j.bed")], "another scan",
+           tmp_path / "j.bed")
+
+
 def test_the_committed_pieces_merge_to_the_goldens(test_data, tmp_path):
     """test-data's pieces (the Galaxy merge test's inputs) still merge to the single-job goldens."""
     pieces = [str(test_data / f"scan_piece_{index}.scores.npz") for index in (1, 2, 3)]
@@ -125,8 +136,8 @@ def test_a_scores_npz_is_only_for_scan_pieces(scan, test_data, tmp_path, capsys)
     _fails(capsys, [str(test_data / "synthetic_hairpins.fa"), "-o", str(out)], "has no genome-scan record", out)
     _fails(capsys, [str(scan / "piece_1.npz"), "-o", str(out), "--survey", str(tmp_path / "s.tsv")],
            "give --survey when merging the pieces", out)
-    _fails(capsys, [str(scan / "piece_1.npz"), str(scan / "piece_2.npz"), "-o", str(tmp_path / "x.tsv")],
-           "mt-predict scores one input")
+    _fails(capsys, [str(test_data / "synthetic_hairpins.fa"), str(scan / "piece_2.npz"), "-o",
+                    str(tmp_path / "x.tsv")], "mt-predict scores one input, or the NPZs of every piece")
 
 
 def test_plan_checks(scan, test_data, tmp_path, capsys):

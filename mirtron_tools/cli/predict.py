@@ -185,7 +185,8 @@ def _chunks(args: argparse.Namespace, stats, is_npz: bool) -> Iterator:
     from ..io.fasta import iter_hairpins
 
     if is_npz:
-        yield from iter_encoded(args.input, args.chunk_size)
+        for path in args.pieces:
+            yield from iter_encoded(path, args.chunk_size)
         return
     records = iter_hairpins(args.input, args.max_length, args.skip_long, stats)
     while chunk := list(itertools.islice(records, args.chunk_size)):
@@ -238,11 +239,30 @@ def execute(args: argparse.Namespace) -> int:
             raise InputError(inputs[pieces.index(False)], "is not a scores NPZ of mt-predict: merging takes only "
                              "the scores of a scan's pieces (mt-predict PIECE.npz -o PIECE.scores.npz)")
         return _execute_merge(args, inputs, output_format)
-    if len(inputs) > 1:
-        raise InputError(inputs[1], "mt-predict scores one input; several inputs must be the scores of one scan's "
-                         "pieces, to merge (mt-predict PIECE.npz -o PIECE.scores.npz)")
-    args.input = inputs[0]
+    args.pieces = _scan_pieces(args, inputs, output_format) if len(inputs) > 1 else inputs
+    args.input = args.pieces[0]
     return _execute_scoring(args, output_format)
+
+
+def _scan_pieces(args: argparse.Namespace, inputs: list[str], output_format: str) -> list[str]:
+    """Several inputs to score: the NPZs of every piece of one genome scan, put in piece order (scored in
+    one job as one whole run)."""
+    from ..errors import InputError
+    from ..io.npz import looks_like_npz
+    from ..io.pieces import encoded_scan_record
+    from ..pieces import order_pieces
+
+    records = []
+    for path in inputs:
+        record = encoded_scan_record(path) if looks_like_npz(path) else None
+        if record is None:
+            raise InputError(path, "mt-predict scores one input, or the NPZs of every piece of one genome scan "
+                             "(mt-encode --chunk/--plan), or merges the scores of such pieces; this is none of them")
+        records.append(record)
+    if output_format == "npz" or args.coverage:
+        raise InputError(inputs[0], "several pieces are scored into one whole run's outputs: write TSV or BED, "
+                         "without --coverage (score pieces one by one for a piece's scores or with coverage)")
+    return [inputs[position] for position in order_pieces(records, inputs)]
 
 
 def _check_piece_output(args: argparse.Namespace, output_format: str, scan_record: dict | None) -> None:
