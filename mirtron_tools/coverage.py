@@ -311,3 +311,12 @@ def summary_row(identifier: str, region, summary: CandidateSummary) -> list[str]
             str(summary.total_reads), str(summary.reads_5p_arm), str(summary.reads_3p_arm),
             fraction(summary.fraction_5p_end_at_hairpin_start), fraction(summary.fraction_3p_end_at_hairpin_end),
             str(summary.reads_past_hairpin), str(summary.reads_in_flanks_only)]
+
+
+def read_count_tracks(coverage: CoverageSet, identifier: str) -> dict[str, np.ndarray]:
+    """Raw read counts of one candidate over its hairpin (flanks left out), as figures draw them:
+    ``{"read depth": (length,), "read 5' ends": ..., "read 3' ends": ...}``."""
+    row = coverage.ids.index(identifier)
+    flank, length = coverage.flank, int(coverage.lengths[row])
+    raw = np.asarray(coverage.counts[row])[flank:flank + length]
+    return {"read depth": raw[:, 0], "read 5' ends": raw[:, 1], "read 3' ends": raw[:, 2]}

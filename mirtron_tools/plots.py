@@ -63,13 +63,15 @@ def _position_axis(axis, sequence: str, structure: str) -> None:
 
 def attribution_figure(identifier: str, sequence: str, structure: str, scores: np.ndarray,
                        probability: float, call: str, method: str = "attention",
-                       deltas: np.ndarray | None = None, tracks: dict[str, np.ndarray] | None = None):
+                       deltas: np.ndarray | None = None, tracks: dict[str, np.ndarray] | None = None,
+                       note: str | None = None):
     """One hairpin: per-position score as bars and as a heat strip, optional coverage tracks.
 
     ``scores``: ``(length,)`` attention weights or mutagenesis importance; ``deltas``:
     ``(length, 4)`` change in probability per substitution (mutagenesis), drawn as an
-    A/C/G/U heat map instead of the one-row strip; ``tracks``: name -> ``(length,)`` values.
-    The sequence and its dot-bracket run along the x axis; the title gives the probability.
+    A/C/G/U heat map instead of the one-row strip; ``tracks``: name -> ``(length,)`` read counts.
+    The sequence and its dot-bracket run along the x axis; the title gives the probability and
+    ``note`` (what share of the call the explained networks carry).
     """
     pyplot = _pyplot()
     length = len(sequence)
@@ -77,14 +79,23 @@ def attribution_figure(identifier: str, sequence: str, structure: str, scores: n
     strip_rows = 4 if deltas is not None else 1
     heights = [2.2, 0.35 * strip_rows + 0.25] + [0.9] * len(tracks)
     width = max(6.0, 0.105 * length + 1.8)
-    figure, axes = pyplot.subplots(len(heights), 1, figsize=(width, sum(heights) + 1.3), sharex=True,
+    figure, axes = pyplot.subplots(len(heights), 1, figsize=(width, sum(heights) + 1.3 + (0.3 if note else 0)),
+                                   sharex=True,
                                    gridspec_kw={"height_ratios": heights})
+    if note:  # room for the second title line above the position numbers (before the colour bar is placed)
+        figure.subplots_adjust(top=1 - 0.95 / figure.get_figheight())
     bars_axis, strip_axis, track_axes = axes[0], axes[1], axes[2:]
     positions = np.arange(length)
     bars_axis.bar(positions, scores, width=0.85, color="#4a6fa5")
     if method == "attention":
         bars_axis.axhline(1.0 / length, color="grey", linestyle=":", linewidth=1, label="uniform (1/length)")
         bars_axis.legend(loc="upper right", fontsize=7, frameon=False)
+    elif deltas is not None:  # the dots of the A/C/G/U map, explained once where there is room
+        from matplotlib.lines import Line2D
+
+        bars_axis.legend(handles=[Line2D([], [], marker="o", color="black", linestyle="", markersize=3,
+                                         label="dot below: the hairpin's own base (not substituted)")],
+                         loc="upper right", fontsize=7, frameon=False)
     bars_axis.set_ylabel(_SCORE_LABELS.get(method, method), fontsize=8)
     bars_axis.set_ylim(0, max(float(np.max(scores)) * 1.12, 1e-9))
     secondary = bars_axis.secondary_xaxis("top")
@@ -109,15 +120,17 @@ def attribution_figure(identifier: str, sequence: str, structure: str, scores: n
     colorbar.ax.tick_params(labelsize=7)
     for axis, (name, values) in zip(track_axes, tracks.items()):
         axis.fill_between(positions, values, step="mid", color="#c07a2c", alpha=0.8)
-        axis.set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")
-        axis.set_ylim(bottom=0)
+        axis.set_ylabel("reads", fontsize=7)
+        axis.text(0.005, 0.95, name, transform=axis.transAxes, fontsize=7, va="top", ha="left")
+        axis.set_ylim(bottom=0, top=max(1.0, float(np.max(values)) * 1.15) if len(values) else 1.0)
+        axis.yaxis.get_major_locator().set_params(integer=True)
         axis.tick_params(axis="y", labelsize=7)
     for axis in axes:
         axis.tick_params(axis="y", labelsize=7)
     _position_axis(axes[-1], sequence, structure)
     what = "attention" if method == "attention" else "in-silico saturation mutagenesis"
-    figure.suptitle(f"{identifier}  ({length} nt): probability {probability:.3f}, call {call}  [{what}]",
-                    fontsize=10)
+    figure.suptitle(f"{identifier}  ({length} nt): probability {probability:.3f}, call {call}  [{what}]"
+                    + (f"\n{note}" if note else ""), fontsize=10)
     return figure
 
 

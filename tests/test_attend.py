@@ -287,7 +287,7 @@ def test_coverage_model_gets_its_channels_in_table_and_figure(tmp_path, test_dat
     for weights in _by_id(rows, 4).values():
         assert abs(weights.sum() - 1) < 1e-4
     svg = (tmp_path / "figs" / "syn_mirtron_0002_attention.svg").read_text()
-    assert "five prime" in svg and "depth" in svg
+    assert "read 5' ends" in svg and "read depth" in svg  # read counts, not the model's scale
 
 
 @pytest.mark.parametrize("case", ["unknown_ids_npz", "unknown_ids_fasta", "unknown_ids_stdin", "plot_folder_is_file",

@@ -101,9 +101,18 @@ def sidecar(output: str, name: str) -> str | None:
     return str(path.with_suffix(f".{name}.tsv") if path.suffix == ".tsv" else Path(f"{output}.{name}.tsv"))
 
 
+def safe_name(identifier: str) -> str:
+    """The one rule for file names made from ids: a strand ``(+)``/``(-)`` (or a final ``:+``/``:-``)
+    becomes ``_plus``/``_minus``, every other run of characters outside letters, digits, ``.``,
+    ``_`` and ``-`` becomes one ``_``: ``chr1:100-160(-)`` -> ``chr1_100-160_minus``."""
+    stranded = re.sub(r"\(([+-])\)|:([+-])$",
+                      lambda match: "_plus" if "+" in match.group(0) else "_minus", identifier)
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", stranded).strip("._") or "hairpin"
+
+
 def figure_name(identifier: str, method: str, taken: set[str], extension: str) -> str:
-    """A file name for one hairpin's figure: unsafe characters become '_', collisions get a number."""
-    stem = re.sub(r"[^A-Za-z0-9._-]", "_", identifier).lstrip(".") or "hairpin"
+    """A file name for one hairpin's figure (:func:`safe_name`); collisions get a number."""
+    stem = safe_name(identifier)
     name, number = f"{stem}_{method}.{extension}", 1
     while name in taken:
         number += 1
@@ -325,7 +334,7 @@ def execute(args: argparse.Namespace) -> int:
                 if create_plots:
                     plot_folder.mkdir()
                 _draw(written, plot_folder, args, profile, drawn if wanted is not None else top.items(),
-                      extra_names, model_path.name, analysed)
+                      coverage, model_path.name, analysed, network_share_note(manifest))
     except BaseException:
         if create_plots and plot_folder.is_dir() and not any(plot_folder.iterdir()):
             plot_folder.rmdir()
@@ -338,25 +347,43 @@ def execute(args: argparse.Namespace) -> int:
     return 0
 
 
-def _draw(written, folder: Path, args, profile, items, extra_names: list[str],
-          model_name: str, count: int) -> None:
-    """Draw the aggregate and per-hairpin figures into temporary files renamed when all succeeded."""
+def network_share_note(manifest: dict) -> str | None:
+    """What share of the model's probability the attention networks carry (the rest: the k-mer
+    regression and boosted trees of a blended ensemble), from the manifest; None for networks alone."""
+    training = manifest.get("training", {})
+    shares = {"k-mer regression": training.get("kmer_weight") or 0.0,
+              "boosted trees": training.get("tree_weight") if isinstance(training.get("tree_weight"), (int, float))
+              else 0.0}
+    others = {name: float(share) for name, share in shares.items() if share}
+    if not others:
+        return None
+    networks = max(0.0, 1.0 - sum(others.values()))
+    rest = ", ".join(f"{name} {share:.0%}" for name, share in others.items())
+    return f"the networks explained here carry {networks:.0%} of the call ({rest})"
+
+
+def _draw(written, folder: Path, args, profile, items, coverage, model_name: str, count: int,
+          note: str | None = None) -> None:
+    """Draw the aggregate and per-hairpin figures into temporary files renamed when all succeeded.
+
+    Coverage tracks are drawn as read counts over the hairpin (the model's scaled channels are in
+    the table); ``note`` says what share of the call the networks carry."""
+    from ..coverage import read_count_tracks
     from ..plots import attribution_figure, end_profile_figure, save_figure
 
     extension = args.format
     aggregate_name = f"aggregate_{args.method}.{extension}"
     taken = {aggregate_name}
     what = "attention" if args.method == "attention" else "mutagenesis importance"
-    figure = end_profile_figure(profile, args.method,
-                                title=f"mean {what} by distance from the ends: {count} hairpins, {model_name}")
+    title = f"mean {what} by distance from the ends: {count} hairpins, {model_name}"
+    figure = end_profile_figure(profile, args.method, title=title + (f"\n{note}" if note else ""))
     save_figure(figure, written.path(folder / aggregate_name, suffix=f".{extension}"))
     for identifier, sequence, structure, scores, probability, call, deltas, track in items:
         tracks = None
-        if track is not None:  # per-position tracks only; the flank means are one value per hairpin
-            tracks = {name.removeprefix("coverage_").replace("_", " ") + "\n(model scale)": track[:, column]
-                      for column, name in enumerate(extra_names) if "flank" not in name}
+        if track is not None and coverage is not None:  # reads over the hairpin, flanks left out
+            tracks = read_count_tracks(coverage, identifier)
         figure = attribution_figure(identifier, sequence, structure, scores, probability, call, args.method,
-                                    deltas, tracks)
+                                    deltas, tracks, note)
         path = folder / figure_name(identifier, args.method, taken, extension)
         save_figure(figure, written.path(path, suffix=f".{extension}"))
     logger.info("drew %d figure(s) in %s", len(taken), folder)
