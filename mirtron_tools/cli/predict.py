@@ -363,13 +363,12 @@ def _execute_scoring(args: argparse.Namespace, output_format: str) -> int:
                 extra = coverage_channels(chunk, coverage, " ".join(args.coverage))
             arrays = model_inputs(chunk, extra, energy=uses_energy(manifest), context=context)
             check_inputs(manifest, arrays[0].shape[1], args.input)
-            probabilities = predict_arrays(model, arrays, args.batch_size)
+            probabilities = predict_arrays(model, arrays, args.batch_size, progress)  # progress per batch
             if shift is not None:
                 probabilities = shift.probabilities(probabilities)
             lengths.add(chunk.lengths)
             sink.add(Scored(chunk.ids, [len(sequence) for sequence in chunk.sequences], chunk.annotations,
                             probabilities))
-            progress(len(chunk))
         if output_format == "npz":
             from ..io.model import file_sha256
 
