@@ -319,3 +319,31 @@ def test_coverage_tracks_are_read_counts_and_mutagenesis_dots_have_a_legend(test
     assert [axis.get_ylabel() for axis in figure.axes[2:5]] == ["reads"] * 3
     assert "carry 50%" in figure._suptitle.get_text()
     _pyplot().close(figure)
+
+
+# ----------------------------------------------------------------------------------------------
+# 6. .ci/run works in a virtual environment of its own and leaves the checkout's .venv alone
+
+def test_ci_script_leaves_the_checkouts_venv_alone():
+    script = (ROOT / ".ci" / "run").read_text()
+    commands = [line.split("#", 1)[0] for line in script.splitlines() if not line.lstrip().startswith("#")]
+    assert not any(".venv" in line for line in commands), "the CI script touches .venv"
+    assert 'work=$(mktemp -d' in script and "trap 'rm -rf \"$work\"' EXIT" in script
+    removals = [line for line in commands if "rm " in line]
+    assert removals and all('rm -rf "$work' in line for line in removals), removals  # its own folder only
+    assert 'venv=$work/venv' in script and '"$venv/bin/python" -m pytest' in script
+
+
+# ----------------------------------------------------------------------------------------------
+# 8. Small consistency: metric names written one way in every message
+
+def test_metric_names_are_written_one_way():
+    from mirtron_tools.cli.predict import _metrics_text
+    from mirtron_tools.metrics import METRIC_NAMES, metrics_text
+
+    values = {name: 1.0 for name in METRIC_NAMES}
+    assert metrics_text(values) == ("AUC 1.000, AUPR 1.000, F1 1.000, MCC 1.000, sensitivity 1.000, "
+                                    "specificity 1.000, precision 1.000, accuracy 1.000")
+    assert _metrics_text(values) == metrics_text(values, METRIC_NAMES[:6])  # --list-models
+    assert "AUC 1.000, AUPR 1.000, F1 1.000, MCC 1.000" in (ROOT / "README.md").read_text()
+    assert "auc 1.000" not in (ROOT / "README.md").read_text()
