@@ -1,21 +1,21 @@
 """Build hook: a man page for every ``mt-*`` console script, made at build time.
 
 argparse-manpage renders each page from the command's own ``build_parser()``, so a page cannot
-drift from its command. The list of pages follows ``[options.entry_points]`` in setup.cfg: a new
+drift from its command. The list of pages follows ``[project.scripts]`` in pyproject.toml: a new
 command gets its page without editing this file. Pages are written to build/man/ and installed
 under ``<prefix>/share/man/man1`` (wheel data), so ``man mt-encode`` works after
 ``pip install .`` or ``conda install``. An editable install (``pip install -e .``) installs no
 pages; ``python setup.py build_manpages`` writes them to build/man/ there.
 
-Everything else about the package lives in setup.cfg and pyproject.toml.
+Everything else about the package lives in pyproject.toml (PEP 621); this file is only the hook.
 """
 from __future__ import annotations
 
 import ast
-import configparser
 import os
 import shutil
 import sys
+import tomllib
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -23,16 +23,10 @@ MAN_FOLDER = "build/man"
 MAN_INSTALL_FOLDER = "share/man/man1"
 
 
-def console_scripts(setup_cfg: Path = HERE / "setup.cfg") -> dict[str, str]:
-    """``{command name: module}`` of the mt-* console scripts declared in setup.cfg."""
-    config = configparser.ConfigParser()
-    config.read(setup_cfg)
-    scripts = {}
-    for line in config["options.entry_points"]["console_scripts"].strip().splitlines():
-        name, _, target = (part.strip() for part in line.partition("="))
-        if name.startswith("mt-"):
-            scripts[name] = target.split(":")[0]
-    return scripts
+def console_scripts(pyproject: Path = HERE / "pyproject.toml") -> dict[str, str]:
+    """``{command name: module}`` of the mt-* console scripts declared in pyproject.toml."""
+    scripts = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["scripts"]
+    return {name: target.split(":")[0] for name, target in scripts.items() if name.startswith("mt-")}
 
 
 def summary(module: str) -> str:
@@ -42,19 +36,18 @@ def summary(module: str) -> str:
     return first_line.partition(": ")[2].replace('"', "'") or first_line
 
 
-def manpage_specs(setup_cfg: Path = HERE / "setup.cfg") -> str:
+def manpage_specs(pyproject: Path = HERE / "pyproject.toml") -> str:
     """argparse-manpage's ``manpages`` option: one ``file:module=...:function=...`` line per command."""
     return "\n".join(f'{MAN_FOLDER}/{name}.1:module={module}:function=build_parser:prog={name}'
                       f':description="{summary(module)}":manual_section=1:manual_title=mirtron_tools manual'
-                      for name, module in sorted(console_scripts(setup_cfg).items()))
+                      for name, module in sorted(console_scripts(pyproject).items()))
 
 
 if __name__ == "__main__":
+    from build_manpages import build_manpages, get_build_py_cmd
     from setuptools import setup
     from setuptools.command.build_py import build_py
     from setuptools.command.install import install
-
-    from build_manpages import build_manpages, get_build_py_cmd
 
     # The parsers are imported from this source tree, which PEP 517 back ends do not put on sys.path.
     sys.path.insert(0, str(HERE))

@@ -1,6 +1,6 @@
 """mirtron_tools: find mirtrons and pre-miRNAs with an attention LSTM.
 
-The version has one source, the installed package metadata (setup.cfg).
+The version has one source, pyproject.toml, read back from the installed package metadata.
 """
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version

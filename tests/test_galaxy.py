@@ -9,10 +9,10 @@ The wrappers' behaviour is tested in a real Galaxy by galaxy/run_tests.sh.
 from __future__ import annotations
 
 import argparse
-import configparser
 import importlib
 import json
 import re
+import tomllib
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -23,16 +23,12 @@ import mirtron_tools
 ROOT = Path(__file__).resolve().parent.parent
 GALAXY = ROOT / "galaxy"
 TEST_DATA = ROOT / "test-data"
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 
 
 def _console_scripts() -> dict[str, str]:
-    config = configparser.ConfigParser()
-    config.read(ROOT / "setup.cfg")
-    scripts = {}
-    for line in config["options.entry_points"]["console_scripts"].strip().splitlines():
-        name, _, target = (part.strip() for part in line.partition("="))
-        scripts[name] = target.split(":")[0]
-    return {name: module for name, module in scripts.items() if name.startswith("mt-")}
+    """``{command name: module}`` of the mt-* console scripts in pyproject.toml."""
+    return {name: target.split(":")[0] for name, target in PROJECT["scripts"].items() if name.startswith("mt-")}
 
 
 COMMANDS = _console_scripts()
@@ -111,10 +107,8 @@ def test_every_command_has_one_wrapper():
 
 
 def test_wrapper_version_is_the_package_version():
-    config = configparser.ConfigParser()
-    config.read(ROOT / "setup.cfg")
     tokens = _tokens()
-    assert tokens["@TOOL_VERSION@"] == config["metadata"]["version"]
+    assert tokens["@TOOL_VERSION@"] == PROJECT["version"]
     if mirtron_tools.__version__ != "0+unknown":
         assert tokens["@TOOL_VERSION@"] == mirtron_tools.__version__
     assert float(tokens["@PROFILE@"]) >= 23.0

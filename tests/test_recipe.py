@@ -1,13 +1,12 @@
 """recipe/meta.yaml: rendered like conda-build would, then held to the bioconda lint rules that apply
-to a noarch Python package, and to the package's own metadata (setup.cfg, pyproject.toml)."""
+to a noarch Python package, and to the package's own metadata (pyproject.toml, PEP 621)."""
 from __future__ import annotations
 
-import configparser
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 
 jinja2 = pytest.importorskip("jinja2")
 yaml = pytest.importorskip("yaml")
@@ -29,15 +28,14 @@ def render(text: str) -> dict:
     return yaml.safe_load(rendered)
 
 
-def setup_cfg() -> configparser.ConfigParser:
-    config = configparser.ConfigParser()
-    config.read(ROOT / "setup.cfg")
-    return config
+def pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 
 
-def _pip_requirements(lines: str) -> dict[str, str]:
+def _pip_requirements(lines: list[str]) -> dict[str, str]:
+    """``{conda name: version spec}`` of pip requirements."""
     requirements = {}
-    for line in lines.strip().splitlines():
+    for line in lines:
         match = re.fullmatch(r"\s*([A-Za-z0-9_.-]+)\s*(.*?)\s*", line)
         requirements[CONDA_NAMES.get(match.group(1).lower(), match.group(1).lower())] = match.group(2)
     return requirements
@@ -53,8 +51,7 @@ def _conda_requirements(entries: list[str]) -> dict[str, str]:
 
 
 def _console_scripts() -> dict[str, str]:
-    lines = setup_cfg()["options.entry_points"]["console_scripts"].strip().splitlines()
-    return dict((part.strip() for part in line.split("=", 1)) for line in lines)
+    return dict(pyproject()["project"]["scripts"])
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +59,10 @@ def recipe() -> dict:
     return render(RECIPE.read_text())
 
 
-def test_package_matches_setup_cfg(recipe):
-    metadata = setup_cfg()["metadata"]
+def test_package_matches_pyproject(recipe):
+    metadata = pyproject()["project"]
     assert recipe["package"] == {"name": metadata["name"].lower(), "version": metadata["version"]}
-    assert recipe["about"]["license"] == metadata["license"]
+    assert recipe["about"]["license"] == metadata["license"]["text"]
     assert recipe["about"]["summary"] == metadata["description"]
 
 
@@ -86,16 +83,16 @@ def test_source_is_the_checkout_or_a_hashed_release(recipe):
         assert (RECIPE.parent / source["path"]).resolve() == ROOT
 
 
-def test_entry_points_match_setup_cfg(recipe):
+def test_entry_points_match_pyproject(recipe):
     entry_points = dict((part.strip() for part in line.split("=", 1)) for line in recipe["build"]["entry_points"])
     assert entry_points == _console_scripts()
 
 
-def test_run_requirements_agree_with_setup_cfg(recipe):
-    options = setup_cfg()["options"]
+def test_run_requirements_agree_with_pyproject(recipe):
+    metadata = pyproject()["project"]
     run = _conda_requirements(recipe["requirements"]["run"])
-    assert run.pop("python") == options["python_requires"]
-    expected = {name: re.sub(r",\s*", ",", spec) for name, spec in _pip_requirements(options["install_requires"]).items()}
+    assert run.pop("python") == metadata["requires-python"]
+    expected = {name: re.sub(r",\s*", ",", spec) for name, spec in _pip_requirements(metadata["dependencies"]).items()}
     assert run == expected
 
 
@@ -103,9 +100,8 @@ def test_host_has_the_build_requirements(recipe):
     host = _conda_requirements(recipe["requirements"]["host"])
     assert host["python"] == _conda_requirements(recipe["requirements"]["run"])["python"]
     assert "pip" in host
-    build_system = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
-    for requirement in build_system:
-        name, spec = next(iter(_pip_requirements(requirement).items()))
+    for requirement in pyproject()["build-system"]["requires"]:
+        name, spec = next(iter(_pip_requirements([requirement]).items()))
         assert name in host, f"build requirement {name} missing from host"
         assert host[name] == spec
 
@@ -140,6 +136,6 @@ def test_a_drifted_recipe_fails():
     drifted = render(RECIPE.read_text().replace("    - mt-attend = mirtron_tools.cli.attend:main\n", "")
                      .replace("    - pysam >=0.21\n", "    - pysam>=0.21\n"))
     with pytest.raises(AssertionError):
-        test_entry_points_match_setup_cfg(drifted)
+        test_entry_points_match_pyproject(drifted)
     with pytest.raises(AssertionError):
         test_lint_rules(drifted)
