@@ -16,7 +16,9 @@ def labelled_union(positives: Sequence[tuple[str, EncodedSet]], negatives: Seque
     Identical sequences labelled both ways are dropped (they would teach noise); their ids are
     returned so the command can warn.
     """
-    parts, labels, origin = [], [], {}
+    parts: list[EncodedSet] = []
+    labels: list[int] = []
+    origin: dict[str, str] = {}  # id -> the file it came from
     for label, named_sets in ((1, positives), (0, negatives)):
         for source, encoded in named_sets:
             for identifier in encoded.ids:

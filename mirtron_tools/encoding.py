@@ -120,7 +120,7 @@ def one_hot_batch(sequences: Sequence[str], structures: Sequence[str], length: i
 
 def decode_one_hot(array: np.ndarray) -> tuple[str, str]:
     """Inverse of :func:`one_hot`: ``(sequence, structure)``, unknown bases as N, padding dropped."""
-    occupied = array.any(axis=1)
+    occupied = np.asarray(array.any(axis=1))  # an array also for mypy (numpy types any() as bool | array)
     length = int(occupied.nonzero()[0].max()) + 1 if occupied.any() else 0
     sequence = []
     structure = []

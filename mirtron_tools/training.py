@@ -102,7 +102,7 @@ def balanced_class_weights(labels: np.ndarray) -> tuple[float, float]:
 
 def stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Row indices ``(train, held_out)`` with ``fraction`` of each class held out."""
-    held_out = []
+    held_out: list[int] = []
     for value in (0, 1):
         rows = np.flatnonzero(labels == value)
         rng.shuffle(rows)
