@@ -15,8 +15,12 @@ import ast
 import os
 import shutil
 import sys
-import tomllib
 from pathlib import Path
+
+if sys.version_info < (3, 11):  # before tomllib fails with a traceback that does not say why
+    sys.exit(f"mirtron_tools needs Python >= 3.11 (pyproject.toml, requires-python), not {sys.version.split()[0]}")
+
+import tomllib  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 MAN_FOLDER = "build/man"
