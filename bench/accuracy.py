@@ -42,7 +42,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import human_data  # noqa: E402
-from train_bundled_model import ENERGY, KMER_WEIGHT, TREE_WEIGHT  # noqa: E402  (the bundled model's settings)
+from train_bundled_model import ENERGY, REGRESSION_WEIGHT, TREE_WEIGHT  # noqa: E402  (the bundled model's settings)
 
 KMERS = [["".join(p) for p in itertools.product("ACGU", repeat=k)] for k in (1, 2, 3)]
 DINUCLEOTIDES = KMERS[1]
@@ -116,8 +116,8 @@ def lstm_scores(train_set, train_y, test_set, members, seed) -> tuple[dict, floa
     its tree member alone, on already folded hairpins (:func:`fold_set`); and the trees' share in the
     blend (chosen on out-of-fold AUC when TREE_WEIGHT is "auto")."""
     from mirtron_tools.encoding import model_inputs
+    from mirtron_tools.ensemble import TREE_MEMBER, ensemble_members
     from mirtron_tools.metrics import best_f1_threshold
-    from mirtron_tools.model import TREE_MEMBER, ensemble_members
     from mirtron_tools.prediction import predict_arrays
     from mirtron_tools.training import TrainingConfig, fit_ensemble
 
@@ -125,7 +125,7 @@ def lstm_scores(train_set, train_y, test_set, members, seed) -> tuple[dict, floa
         return model_inputs(encoded, energy=ENERGY)
 
     train_y = np.asarray(train_y)
-    result = fit_ensemble(arrays(train_set), train_y, TrainingConfig(seed=seed, kmer_weight=KMER_WEIGHT,
+    result = fit_ensemble(arrays(train_set), train_y, TrainingConfig(seed=seed, regression_weight=REGRESSION_WEIGHT,
                                                                      tree_weight=TREE_WEIGHT, energy=ENERGY), members)
     test = arrays(test_set)
     networks = np.mean([predict_arrays(member, test) for member in ensemble_members(result.model)], axis=0)

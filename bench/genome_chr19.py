@@ -96,17 +96,17 @@ def baseline_scores(encoded, work: Path) -> tuple[np.ndarray, float]:
 
     from mirtron_tools.boosting import tree_logits
     from mirtron_tools.encoding import model_inputs
-    from mirtron_tools.training import kmer_features
+    from mirtron_tools.features import regression_feature_matrix
 
     background, labels, groups, _, _, _ = build.scan_background(HERE / "out" / "genome", 2)
     keep = labels >= 0
-    x = kmer_features(model_inputs(background, energy=True), structure=True)[keep]
+    x = regression_feature_matrix(model_inputs(background, energy=True), structure=True)[keep]
     y, group = labels[keep].astype(int), groups[keep]
     logits = build.out_of_fold(x, y, build.group_folds(group, y, build.FOLDS), np.zeros((0, x.shape[1])), 0.0)
     a, b = build.platt(logits, y)
     threshold = build.recall_threshold(1 / (1 + np.exp(-(a * logits + b))), y, build.TARGET_RECALL)
     trees = build.fit(x, y, build.balanced_weights(y, np.zeros(len(y), bool), 0.0))
-    test = kmer_features(model_inputs(encoded, energy=True), structure=True)
+    test = regression_feature_matrix(model_inputs(encoded, energy=True), structure=True)
     return 1 / (1 + np.exp(-(a * tree_logits(trees, test) + b))), threshold
 
 

@@ -143,7 +143,7 @@ def lstm_train_and_score(folder: Path, positive_npz: Path, negative_npz: Path, t
 
 def trees_alone(model_path: Path, test_npz: tuple[Path, Path], manifest: dict) -> dict:
     """The model's tree member on its own, at its own out-of-fold threshold (from the manifest)."""
-    from mirtron_tools.model import TREE_MEMBER
+    from mirtron_tools.ensemble import TREE_MEMBER
 
     record = manifest.get("member_metrics", {}).get("trees")
     if record is None:

@@ -154,9 +154,9 @@ def folded(sequences: list[str], threads: int):
 
 def tree_features(sequences: list[str], threads: int) -> np.ndarray:
     from mirtron_tools.encoding import model_inputs
-    from mirtron_tools.training import kmer_features
+    from mirtron_tools.features import tree_feature_matrix
 
-    return kmer_features(model_inputs(folded(sequences, threads), energy=True), structure=True, trees=True)
+    return tree_feature_matrix(model_inputs(folded(sequences, threads), energy=True), structure=True)
 
 
 def trees_scores(train_x, train_y, test_x, folds: list[np.ndarray]) -> tuple[np.ndarray, float]:

@@ -95,9 +95,9 @@ def features(encoded, context: np.ndarray | None) -> np.ndarray:
     (``context``: :func:`mirtron_tools.encoding.context_values`; None for hairpins without a scan context,
     given the context of a conventional candidate of their own length: see :func:`hairpin_context`)."""
     from mirtron_tools.encoding import model_inputs
-    from mirtron_tools.training import kmer_features
+    from mirtron_tools.features import tree_feature_matrix
 
-    return np.concatenate([kmer_features(model_inputs(encoded, energy=True), structure=True, trees=True), context],
+    return np.concatenate([tree_feature_matrix(model_inputs(encoded, energy=True), structure=True), context],
                           axis=1)
 
 
@@ -209,8 +209,8 @@ def main() -> None:
     from mirtron_tools.boosting import BoostingConfig, TreeEnsemble, tree_logits
     from mirtron_tools.cli.common import load_tensorflow
     from mirtron_tools.encoding import ENCODING_FORMAT_VERSION, model_channels
+    from mirtron_tools.ensemble import genome_tree_model
     from mirtron_tools.io.model import save_model
-    from mirtron_tools.model import genome_tree_model
     from mirtron_tools.training import software_versions
 
     encoded, labels, groups, hosted, n_introns, held = scan_background(args.work, args.threads)

@@ -38,7 +38,7 @@ EPOCHS = 30
 PATIENCE = 6
 MEMBERS = 5
 #: the logistic-regression member's share (0.5 until the trees replaced it: see bench/RESULTS.md)
-KMER_WEIGHT = 0.0
+REGRESSION_WEIGHT = 0.0
 #: the gradient-boosted tree member's share (mt-train --tree-weight): "auto" = chosen by mt-train among
 #: 0.1-0.9 on the out-of-fold AUC of the training data (0.5 fixed until 2026-12-01: see bench/RESULTS.md)
 TREE_WEIGHT = "auto"
@@ -119,7 +119,7 @@ def train_arguments(positive: Path, negative: Path, output: Path, threads: int) 
     """The mt-train command line of the bundled model (also used by bench/premirna.py)."""
     return ["--positive", str(positive), "--negative", str(negative), "-o", str(output), "--task", "premirna",
             "--seed", str(SEED), "--epochs", str(EPOCHS), "--patience", str(PATIENCE), "--threads", str(threads),
-            "--ensemble", str(MEMBERS), "--kmer-weight", str(KMER_WEIGHT),
+            "--ensemble", str(MEMBERS), "--kmer-weight", str(REGRESSION_WEIGHT),
             "--tree-weight", str(TREE_WEIGHT),
             *(["--energy"] if ENERGY else [])]
 

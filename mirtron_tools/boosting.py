@@ -1,7 +1,7 @@
 """Gradient-boosted decision trees for binary classification, in numpy (no TensorFlow, no scikit-learn).
 
 The trees are complete binary trees of a fixed depth stored as arrays, so that the
-:class:`~mirtron_tools.model.BoostedTrees` Keras layer evaluates them inside a saved model with the
+:class:`~mirtron_tools.ensemble.BoostedTrees` Keras layer evaluates them inside a saved model with the
 same arithmetic: at every internal node a hairpin goes right when ``feature > threshold``. A node
 that has nothing worth splitting gets the threshold ``+inf`` (everything goes left) and its unused
 right subtree keeps leaf values of 0.

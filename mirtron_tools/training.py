@@ -36,8 +36,9 @@ class TrainingConfig:
     monitor: str = "loss"
     validation_fraction: float = 0.15
     seed: int | None = None
-    #: share of a k-mer logistic regression in an ensemble's probability (fit_ensemble only)
-    kmer_weight: float = 0.0
+    #: share of the logistic regression member (on k-mer frequencies, and with ``energy`` also on the
+    #: 38 structure features) in an ensemble's probability (fit_ensemble only); ``mt-train --kmer-weight``
+    regression_weight: float = 0.0
     #: the inputs carry the free-energy channel (``mt-train --energy``); the regression member then
     #: also gets the classic structure and free-energy features
     energy: bool = False
@@ -49,6 +50,8 @@ class TrainingConfig:
 
     def to_dict(self) -> dict:
         record = asdict(self)
+        # the manifest key that mt-train has always written and every saved model carries
+        record["kmer_weight"] = record.pop("regression_weight")
         record["architecture"] = self.architecture.to_dict()
         if self.tree_weight:
             record["trees"] = BoostingConfig().to_dict()
@@ -206,23 +209,6 @@ def fit(
 KMER_C = 0.1
 
 
-def kmer_features(arrays: Sequence[np.ndarray], structure: bool = False, batch_size: int = 256,
-                  trees: bool = False) -> np.ndarray:
-    """The regression member's features of every hairpin: :class:`~mirtron_tools.model.KmerFrequencies`
-    ``(n, 116)``, then :class:`~mirtron_tools.model.StructureFeatures` (38 more) when ``structure``;
-    with ``trees``, the tree member's: the same followed by
-    :class:`~mirtron_tools.model.StemLoopFeatures` (17 more) and
-    :class:`~mirtron_tools.model.SpliceSiteFeatures` (4 more)."""
-    import keras
-
-    from .model import regression_features, tree_features
-
-    extractor = keras.Model(*(tree_features if trees else regression_features)(arrays[0].shape[1], structure))
-    rows = [np.asarray(extractor(pad(arrays[start:start + batch_size]).astype(np.float32)))
-            for start in range(0, len(arrays), batch_size)]
-    return np.concatenate(rows)
-
-
 def fit_logistic(features: np.ndarray, labels: np.ndarray, c: float = KMER_C,
                  iterations: int = 50) -> tuple[np.ndarray, float]:
     """L2-penalised logistic regression (Newton's method, classes weighted equally).
@@ -278,13 +264,14 @@ def fit_ensemble(
     Every training hairpin is held out by exactly one member, so the threshold is chosen on
     out-of-fold scores of all the data (far steadier than one small validation split), and those
     out-of-fold metrics are the ones reported. The model averages the members' probabilities.
-    With ``config.kmer_weight`` > 0 a k-mer logistic regression (with ``config.energy`` also on
+    With ``config.regression_weight`` > 0 a logistic regression on k-mers (with ``config.energy`` also on
     structure and free-energy features) takes that share of the probability, and with
     ``config.tree_weight`` > 0 gradient-boosted trees on the same features plus stem-loop shape
     features (:mod:`mirtron_tools.boosting`) take theirs: each fitted on the same folds for the
     out-of-fold scores, then on all the data.
     """
-    from .model import ensemble_model, kmer_logistic_model, tree_model
+    from .ensemble import ensemble_model, regression_model, tree_model
+    from .features import regression_feature_matrix, tree_feature_matrix
 
     labels = np.asarray(labels, dtype=int)
     rng = np.random.default_rng(config.seed)
@@ -304,15 +291,16 @@ def fit_ensemble(
         history[f"member_{member + 1}_val_loss"] = result.history.get("val_loss", [])
         if on_member is not None:
             on_member(member, {"epochs": result.epochs_run, **result.validation_metrics})
-    kmer_member, tree_member, parts = None, None, {"networks": out_of_fold}
+    regression_member, tree_member, parts = None, None, {"networks": out_of_fold}
     tree_weight, search = (0.0 if config.tree_weight == AUTO else float(config.tree_weight)), {}
-    if config.kmer_weight:
-        features = kmer_features(arrays, structure=config.energy)
+    if config.regression_weight:
+        features = regression_feature_matrix(arrays, structure=config.energy)
         parts["kmer"] = _out_of_fold(features, labels, folds, fit_logistic,
                                      lambda fitted, rows: logistic_probability(rows, *fitted))
-        kmer_member = kmer_logistic_model(arrays[0].shape[1], fit_logistic(features, labels), structure=config.energy)
+        regression_member = regression_model(arrays[0].shape[1], fit_logistic(features, labels),
+                                             structure=config.energy)
     if config.tree_weight:
-        features = kmer_features(arrays, structure=config.energy, trees=True)
+        features = tree_feature_matrix(arrays, structure=config.energy)
         class_weights = np.array(balanced_class_weights(labels))  # of all the data, for every fold alike
 
         def fit_balanced_trees(rows, row_labels):
@@ -320,43 +308,45 @@ def fit_ensemble(
 
         parts["trees"] = _out_of_fold(features, labels, folds, fit_balanced_trees, tree_probability)
         if config.tree_weight == AUTO:
-            tree_weight, search = choose_tree_weight(labels, parts, config.kmer_weight)
+            tree_weight, search = choose_tree_weight(labels, parts, config.regression_weight)
             logger.info("tree share chosen on out-of-fold AUC: %g", tree_weight)
         tree_member = tree_model(arrays[0].shape[1], fit_balanced_trees(features, labels), structure=config.energy)
-    out_of_fold = blend_parts(parts, config.kmer_weight, tree_weight)
+    out_of_fold = blend_parts(parts, config.regression_weight, tree_weight)
     if len(parts) == 1:
         parts = {}
     threshold = metrics.best_f1_threshold(labels, out_of_fold)
-    return TrainingResult(model=ensemble_model(trained, kmer_member, config.kmer_weight, tree_member, tree_weight),
+    model = ensemble_model(trained, regression_member, config.regression_weight, tree_member, tree_weight)
+    return TrainingResult(model=model,
                           threshold=threshold, validation_metrics=metrics.evaluate(labels, out_of_fold, threshold),
                           epochs_run=int(sum(epochs)), history=history, held_out_labels=labels,
                           held_out_scores=out_of_fold, held_out_parts=parts, tree_weight=tree_weight,
                           tree_weight_search=search)
 
 
-def blend_parts(parts: dict[str, np.ndarray], kmer_weight: float = 0.0, tree_weight: float = 0.0) -> np.ndarray:
-    """An ensemble's probability from its parts' (``networks``, optional ``kmer`` and ``trees``), as
-    :func:`mirtron_tools.model.ensemble_model` blends them."""
-    blended = (1.0 - kmer_weight - tree_weight) * parts["networks"]
+def blend_parts(parts: dict[str, np.ndarray], regression_weight: float = 0.0,
+                tree_weight: float = 0.0) -> np.ndarray:
+    """An ensemble's probability from its parts' (``networks``, optional ``kmer`` (the regression member)
+    and ``trees``), as :func:`mirtron_tools.ensemble.ensemble_model` blends them."""
+    blended = (1.0 - regression_weight - tree_weight) * parts["networks"]
     if "kmer" in parts:
-        blended = blended + kmer_weight * parts["kmer"]
+        blended = blended + regression_weight * parts["kmer"]
     if "trees" in parts:
         blended = blended + tree_weight * parts["trees"]
     return blended.astype(np.float32)
 
 
 def choose_tree_weight(labels: np.ndarray, parts: dict[str, np.ndarray],
-                       kmer_weight: float = 0.0) -> tuple[float, dict[str, float]]:
+                       regression_weight: float = 0.0) -> tuple[float, dict[str, float]]:
     """The trees' share with the best out-of-fold AUC of the blend, among :data:`AUTO_TREE_WEIGHTS`
-    that leave the networks at least 0.1 beside ``kmer_weight``; equal AUCs: the share nearest 0.5.
+    that leave the networks at least 0.1 beside ``regression_weight``; equal AUCs: the share nearest 0.5.
 
     Returns the share and ``{share: AUC}`` of every share tried. The out-of-fold metrics of the
     chosen blend are then slightly optimistic (one number was chosen on them).
     """
     search = {}
     for share in AUTO_TREE_WEIGHTS:
-        if share + kmer_weight <= 0.9 + 1e-9:
-            search[f"{share:g}"] = metrics.roc_auc(labels, blend_parts(parts, kmer_weight, share))
+        if share + regression_weight <= 0.9 + 1e-9:
+            search[f"{share:g}"] = metrics.roc_auc(labels, blend_parts(parts, regression_weight, share))
     if not search:
         raise ValueError("--tree-weight auto needs --kmer-weight 0.8 or less")
     best = max(search.items(), key=lambda item: (round(item[1], 12), -abs(float(item[0]) - 0.5)))

@@ -251,8 +251,8 @@ def test_train_ensemble_with_kmer_member_watching_auc(tmp_path, test_data, capsy
 
 
 def test_train_ensemble_with_tree_member_then_predict_and_attend(tmp_path, test_data, capsys):
+    from mirtron_tools.ensemble import TREE_MEMBER
     from mirtron_tools.io.model import load_model
-    from mirtron_tools.model import TREE_MEMBER
     from mirtron_tools.prediction import predict_arrays
 
     positive, negative = _encode_training_sets(tmp_path, test_data)

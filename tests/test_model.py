@@ -46,7 +46,7 @@ def test_custom_layer_round_trips_through_keras_file(tmp_path):
     assert manifest["format_version"] == 1 and manifest["threshold"] == 0.5
 
 
-def _naive_kmer_features(sequence):
+def _naive_regression_feature_matrix(sequence):
     """1-3-mer frequencies (per window, N-containing windows count as none) and end dinucleotides."""
     import itertools
 
@@ -64,14 +64,14 @@ def _naive_kmer_features(sequence):
 
 def test_kmer_frequencies_match_a_direct_count_and_ignore_padding():
     from mirtron_tools.encoding import one_hot_batch
-    from mirtron_tools.model import KmerFrequencies
+    from mirtron_tools.features import KmerFrequencies
 
     sequences = ["GUACGAGGUCCAG", "ACGUNACG", "UUUAG"]
     batch = one_hot_batch(sequences, ["." * len(s) for s in sequences], length=20).astype(np.float32)
     features = np.asarray(KmerFrequencies()(batch))
     assert features.shape == (3, 116)
     for row, sequence in zip(features, sequences):
-        assert np.allclose(row, _naive_kmer_features(sequence), atol=1e-5), sequence
+        assert np.allclose(row, _naive_regression_feature_matrix(sequence), atol=1e-5), sequence
 
 
 def _naive_structure_features(sequence, structure, mfe):
@@ -95,7 +95,7 @@ def _naive_structure_features(sequence, structure, mfe):
 
 def test_structure_features_match_a_direct_count_and_ignore_padding():
     from mirtron_tools.encoding import fold, input_array
-    from mirtron_tools.model import StructureFeatures
+    from mirtron_tools.features import StructureFeatures
 
     sequences = ["GGGCUAGCUUCGGCUAGCCC", "ACGUNACGUUUCGACGUAAGU", "AUAUAU", "GCGCGCGGAAACGCGCGCAUAGCUAGCUAUUUUAGCUAGCUAUG"]
     batch = np.zeros((len(sequences), 50, 8), dtype=np.float32)
@@ -128,8 +128,8 @@ def test_logistic_fit_is_the_penalised_optimum():
 
 
 def test_ensemble_with_kmer_member_blends_round_trips_and_reads_attention_from_networks(tmp_path):
-    from mirtron_tools.model import KMER_MEMBER, ensemble_members, ensemble_model, kmer_logistic_model
-    from mirtron_tools.training import kmer_features
+    from mirtron_tools.ensemble import KMER_REGRESSION_MEMBER, ensemble_members, ensemble_model, regression_model
+    from mirtron_tools.features import regression_feature_matrix
 
     rng = np.random.default_rng(2)
     x = np.zeros((3, 30, 7), dtype=np.float32)
@@ -138,15 +138,15 @@ def test_ensemble_with_kmer_member_blends_round_trips_and_reads_attention_from_n
         x[row, np.arange(length), 4 + rng.integers(0, 3, length)] = 1
     networks = [build_model(7), build_model(7)]
     kernel, bias = rng.normal(size=116) * 0.1, -0.3
-    model = ensemble_model(networks, kmer_logistic_model(7, (kernel, bias)), kmer_weight=0.25)
+    model = ensemble_model(networks, regression_model(7, (kernel, bias)), regression_weight=0.25)
     network_mean = np.mean([np.asarray(n.predict_on_batch(x)).ravel() for n in networks], axis=0)
     arrays = [x[0], x[1, :24], x[2, :18]]
-    linear = 1 / (1 + np.exp(-(kmer_features(arrays) @ kernel + bias)))
+    linear = 1 / (1 + np.exp(-(regression_feature_matrix(arrays) @ kernel + bias)))
     assert np.allclose(np.asarray(model.predict_on_batch(x)).ravel(), 0.75 * network_mean + 0.25 * linear, atol=1e-5)
     assert [member.name for member in ensemble_members(model)] == ["member_1", "member_2"]
     save_model(model, tmp_path / "e.keras", {"task": "mirtron", "threshold": 0.5, "channels": list("ABCDEFG")})
     loaded, _ = load_model(tmp_path / "e.keras")
-    assert loaded.get_layer(KMER_MEMBER) is not None
+    assert loaded.get_layer(KMER_REGRESSION_MEMBER) is not None
     assert np.allclose(loaded.predict_on_batch(x), model.predict_on_batch(x), atol=1e-6)
     probabilities, weights = attention_arrays(loaded, arrays)
     assert np.allclose(probabilities, predict_arrays(model, arrays), atol=1e-5)
@@ -154,8 +154,8 @@ def test_ensemble_with_kmer_member_blends_round_trips_and_reads_attention_from_n
 
 
 def test_regression_member_with_structure_features_round_trips(tmp_path):
-    from mirtron_tools.model import FEATURE_MEMBER, ensemble_members, ensemble_model, kmer_logistic_model
-    from mirtron_tools.training import kmer_features
+    from mirtron_tools.ensemble import FEATURE_REGRESSION_MEMBER, ensemble_members, ensemble_model, regression_model
+    from mirtron_tools.features import regression_feature_matrix
 
     rng = np.random.default_rng(4)
     arrays = []
@@ -165,15 +165,15 @@ def test_regression_member_with_structure_features_round_trips(tmp_path):
         array[np.arange(length), 4 + rng.integers(0, 3, length)] = 1
         array[:, 7] = 0.3
         arrays.append(array)
-    features = kmer_features(arrays, structure=True)
-    assert features.shape == (2, 154) and np.allclose(features[:, :116], kmer_features(arrays))
+    features = regression_feature_matrix(arrays, structure=True)
+    assert features.shape == (2, 154) and np.allclose(features[:, :116], regression_feature_matrix(arrays))
     kernel, bias = rng.normal(size=154) * 0.1, 0.2
-    model = ensemble_model([build_model(8), build_model(8)], kmer_logistic_model(8, (kernel, bias), structure=True),
-                           kmer_weight=0.5)
+    model = ensemble_model([build_model(8), build_model(8)], regression_model(8, (kernel, bias), structure=True),
+                           regression_weight=0.5)
     assert len(ensemble_members(model)) == 2
     save_model(model, tmp_path / "f.keras", {"task": "premirna", "threshold": 0.5, "channels": list("ABCDEFGH")})
     loaded, _ = load_model(tmp_path / "f.keras")
-    member = loaded.get_layer(FEATURE_MEMBER)
+    member = loaded.get_layer(FEATURE_REGRESSION_MEMBER)
     assert np.allclose(np.asarray(member.predict_on_batch(arrays[1][None])).ravel(),
                        1 / (1 + np.exp(-(features[1] @ kernel + bias))), atol=1e-5)
     assert np.allclose(predict_arrays(loaded, arrays), predict_arrays(model, arrays), atol=1e-6)
@@ -208,7 +208,7 @@ def _naive_stem_loop_features(structure):
 
 def test_stem_loop_features_match_the_dot_bracket_and_ignore_padding():
     from mirtron_tools.encoding import input_array
-    from mirtron_tools.model import StemLoopFeatures
+    from mirtron_tools.features import StemLoopFeatures
 
     structures = ["..((((...)).((....))))...", "(((....)))", "((((.((.....))..))))..", "........",
                   ".((((...((....)).....))))", "(((...)))(((.......)))", "((((((.(((....)))..)))))).....",
@@ -227,7 +227,7 @@ def test_stem_loop_features_match_the_dot_bracket_and_ignore_padding():
 
 def test_splice_site_features_are_pyrimidine_shares_of_clipped_windows():
     from mirtron_tools.encoding import input_array
-    from mirtron_tools.model import SpliceSiteFeatures
+    from mirtron_tools.features import SpliceSiteFeatures
 
     def share(part):
         known = [base for base in part if base in "ACGU"]
@@ -254,7 +254,7 @@ def test_splice_site_features_are_pyrimidine_shares_of_clipped_windows():
 
 def test_boosted_trees_fit_the_data_and_the_keras_layer_matches_numpy(tmp_path):
     from mirtron_tools.boosting import BoostingConfig, fit_trees, tree_logits, tree_probability
-    from mirtron_tools.model import BoostedTrees
+    from mirtron_tools.ensemble import BoostedTrees
 
     rng = np.random.default_rng(3)
     features = rng.normal(size=(600, 5)).astype(np.float32)
@@ -296,15 +296,15 @@ def test_fit_trees_is_deterministic_and_weights_count():
 
 def test_ensemble_with_tree_member_mixes_round_trips_and_reads_attention_from_networks(tmp_path):
     from mirtron_tools.boosting import BoostingConfig, fit_trees, tree_probability
-    from mirtron_tools.model import (
-        FEATURE_MEMBER,
+    from mirtron_tools.ensemble import (
+        FEATURE_REGRESSION_MEMBER,
         TREE_MEMBER,
         ensemble_members,
         ensemble_model,
-        kmer_logistic_model,
+        regression_model,
         tree_model,
     )
-    from mirtron_tools.training import kmer_features
+    from mirtron_tools.features import regression_feature_matrix, tree_feature_matrix
 
     rng = np.random.default_rng(6)
     arrays = []
@@ -315,12 +315,12 @@ def test_ensemble_with_tree_member_mixes_round_trips_and_reads_attention_from_ne
         array[:, 7] = rng.random()
         arrays.append(array)
     labels = np.arange(30) % 2
-    features = kmer_features(arrays, structure=True, trees=True)
+    features = tree_feature_matrix(arrays, structure=True)
     assert features.shape == (30, 154 + 17 + 4)
-    assert np.allclose(features[:, :154], kmer_features(arrays, structure=True))
+    assert np.allclose(features[:, :154], regression_feature_matrix(arrays, structure=True))
     trees = fit_trees(features, labels, BoostingConfig(trees=8, depth=2, min_leaf=3))
     networks = [build_model(8), build_model(8)]
-    regression = kmer_logistic_model(8, (rng.normal(size=154) * 0.1, 0.0), structure=True)
+    regression = regression_model(8, (rng.normal(size=154) * 0.1, 0.0), structure=True)
     model = ensemble_model(networks, regression, 0.2, tree_model(8, trees, structure=True), 0.5)
     assert len(ensemble_members(model)) == 2
     save_model(model, tmp_path / "t.keras", {"task": "premirna", "threshold": 0.5, "channels": list("ABCDEFGH")})
@@ -328,7 +328,7 @@ def test_ensemble_with_tree_member_mixes_round_trips_and_reads_attention_from_ne
     assert np.allclose(predict_arrays(loaded.get_layer(TREE_MEMBER), arrays), tree_probability(trees, features),
                        atol=1e-5)
     parts = [predict_arrays(member, arrays) for member in ensemble_members(loaded)]
-    expected = (0.3 * np.mean(parts, axis=0) + 0.2 * predict_arrays(loaded.get_layer(FEATURE_MEMBER), arrays)
+    expected = (0.3 * np.mean(parts, axis=0) + 0.2 * predict_arrays(loaded.get_layer(FEATURE_REGRESSION_MEMBER), arrays)
                 + 0.5 * tree_probability(trees, features))
     assert np.allclose(predict_arrays(loaded, arrays), expected, atol=1e-5)
     probabilities, weights = attention_arrays(loaded, arrays)
@@ -351,7 +351,7 @@ def test_choose_tree_weight_follows_the_better_part_and_breaks_ties_at_a_half():
     # identical parts: every share has the same AUC, the tie goes to a half
     assert choose_tree_weight(labels, {"networks": good, "trees": good})[0] == 0.5
     # a k-mer share leaves the networks at least 0.1
-    share, search = choose_tree_weight(labels, {"networks": poor, "kmer": poor, "trees": good}, kmer_weight=0.3)
+    share, search = choose_tree_weight(labels, {"networks": poor, "kmer": poor, "trees": good}, regression_weight=0.3)
     assert share == 0.6 and max(map(float, search)) == 0.6
     blended = blend_parts({"networks": poor, "kmer": noise, "trees": good}, 0.3, 0.6)
     assert np.allclose(blended, 0.1 * poor + 0.3 * noise + 0.6 * good, atol=1e-6)

@@ -259,7 +259,7 @@ def test_premirna_manifest_matches_its_build_script(shared_data, tmp_path):
     assert manifest["task"] == "premirna" and manifest["built_by"] == "bench/train_premirna_model.py"
     assert manifest["training"]["epochs"] == script.EPOCHS and manifest["training"]["patience"] == script.PATIENCE
     assert manifest["training"]["ensemble_members"] == script.MEMBERS
-    assert manifest["training"]["kmer_weight"] == script.KMER_WEIGHT and manifest["training"]["energy"] == script.ENERGY
+    assert manifest["training"]["kmer_weight"] == script.REGRESSION_WEIGHT and manifest["training"]["energy"] == script.ENERGY
     _check_tree_weight(manifest, script)
     assert manifest["max_length"] == script.MAX_LENGTH
     positives, negatives = script.deepmirgene_records("cv/whole", shared_data)
@@ -279,7 +279,7 @@ def test_human_mirtron_manifest_matches_its_build_script(shared_data, tmp_path):
     manifest = model_io.read_manifest(model_io.resolve_model("human_mirtron"))
     _check_versions("human_mirtron", manifest, script)
     assert manifest["training"]["ensemble_members"] == script.MEMBERS
-    assert manifest["training"]["kmer_weight"] == script.KMER_WEIGHT
+    assert manifest["training"]["kmer_weight"] == script.REGRESSION_WEIGHT
     _check_tree_weight(manifest, script)
     assert manifest["training"]["energy"] == script.ENERGY
     _same_folding(manifest)

@@ -256,7 +256,7 @@ def execute(args: argparse.Namespace) -> int:
     config = TrainingConfig(
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, patience=args.patience,
         monitor=args.monitor,
-        validation_fraction=args.validation_fraction, seed=args.seed, kmer_weight=args.kmer_weight,
+        validation_fraction=args.validation_fraction, seed=args.seed, regression_weight=args.kmer_weight,
         tree_weight=args.tree_weight,
         energy=energy, architecture=Architecture(lstm_units=args.lstm_units, attention_units=args.attention_units,
                                   dropout=args.dropout))

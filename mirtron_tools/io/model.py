@@ -157,7 +157,10 @@ def load_model(path: str | os.PathLike):
     manifest = read_manifest(path, check=False)
     import keras
 
-    from .. import model as _registers_custom_layers  # noqa: F401
+    # the custom layers register themselves (as "mirtron_tools>ClassName") when their modules are imported
+    from .. import ensemble as _ensemble_layers  # noqa: F401
+    from .. import features as _feature_layers  # noqa: F401
+    from .. import model as _network_layers  # noqa: F401
 
     try:
         model = keras.saving.load_model(str(path), compile=False)
