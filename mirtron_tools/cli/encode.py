@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--genome", metavar="FASTA",
                         help="indexed genome FASTA (plain or bgzip; the .fai is made when missing) for BED input "
                              "or the genome scan (--annotation)")
-    from .scan import add_scan_options
+    from .encode_scan import add_scan_options
 
     add_scan_options(parser)
     common.set_type(parser, "region", common.non_empty)  # --region '' would scan the whole genome
@@ -78,7 +78,7 @@ def execute(args: argparse.Namespace) -> int:
         check_outputs({"-o": args.output, "--table": args.table or sidecar_path(args.output)}, inputs,
                       files_only={"-o": "an NPZ"})
     if args.annotation or args.plan:
-        from .scan import execute_scan
+        from .encode_scan import execute_scan
 
         return execute_scan(args)
     stats = HairpinStats()
@@ -157,7 +157,7 @@ def report_stats(source: str, stats) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .scan import check_mode
+    from .encode_scan import check_mode
 
     parser = build_parser()
     return common.run(parser, argv, lambda args: execute(check_mode(parser, args)))

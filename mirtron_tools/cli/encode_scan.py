@@ -8,7 +8,7 @@ import re
 
 from . import common
 
-logger = logging.getLogger("mirtron_tools.encode")
+logger = logging.getLogger("mirtron_tools.encode")  # the command this mode belongs to
 
 
 def add_scan_options(parser: argparse.ArgumentParser) -> None:
@@ -110,7 +110,7 @@ def _non_negative(text: str) -> int:
 _REGION = re.compile(r"^(?P<contig>[^:\s]+)(?::(?P<start>[\d,]+)-(?P<end>[\d,]+))?$")
 
 
-def parse_region(text: str, genome) -> tuple[str, int, int]:
+def parse_scan_region(text: str, genome) -> tuple[str, int, int]:
     """``contig[:start-end]`` (1-based inclusive) -> ``(contig, start0, end)`` checked against the genome."""
     from ..errors import InputError
 
@@ -201,7 +201,7 @@ def execute_scan(args: argparse.Namespace) -> int:
     transcripts = read_transcripts(args.annotation)
     with Genome(args.genome) as genome:
         check_annotation_contigs(transcripts, genome, args.annotation)
-        region = parse_region(args.region, genome) if args.region else None
+        region = parse_scan_region(args.region, genome) if args.region else None
         introns = introns_from_transcripts(transcripts, contig_order=list(genome.lengths))
         if not introns:
             raise InputError(args.annotation, f"no introns: all {len(transcripts)} transcript(s) have a single exon")
