@@ -127,3 +127,28 @@ def best_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
             lower = candidates[index - 1] if index else candidate
             best, best_f1 = (lower + candidate) / 2 if index else candidate, f1
     return float(best)
+
+
+class LabelledScores:
+    """Scores of the labelled hairpins (``truth``: id -> 0/1), gathered chunk by chunk in input order."""
+
+    def __init__(self, truth: dict[str, int]):
+        self.truth = truth
+        self.seen: set[str] = set()
+        self.ids: list[str] = []
+        self.scores: list[float] = []
+
+    def add(self, ids, probabilities, rows) -> None:
+        self.seen.update(ids)
+        for row in rows:
+            if ids[row] in self.truth:
+                self.ids.append(ids[row])
+                self.scores.append(float(probabilities[row]))
+
+    def unknown(self) -> list[str]:
+        """Labelled ids that were not in the input."""
+        return [identifier for identifier in self.truth if identifier not in self.seen]
+
+    def evaluate(self, threshold: float) -> tuple[int, dict[str, float]]:
+        labels = np.array([self.truth[identifier] for identifier in self.ids], dtype=int)
+        return len(labels), evaluate(labels, np.array(self.scores), threshold)

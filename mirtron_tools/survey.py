@@ -85,3 +85,51 @@ def describe_cutoff(record: dict) -> str:
     if "known_called" in record:
         text += f"; {record['known_called']} of {record['known_total']} known loci called"
     return text
+
+
+class SurveyTally:
+    """The scores a survey needs, gathered chunk by chunk: real candidates', decoys' and which real
+    candidates overlap known loci (``known``: a :class:`mirtron_tools.io.known.KnownIndex` or None)."""
+
+    def __init__(self, known=None):
+        self.known = known
+        self.real: list[np.ndarray] = []
+        self.decoys: list[np.ndarray] = []
+        self.hit_rows: list[int] = []
+        self.hit_loci: list[int] = []
+        self.count = 0  # real candidates so far
+
+    def add(self, probabilities: np.ndarray, decoy: np.ndarray, annotations) -> None:
+        real = np.flatnonzero(~decoy)
+        if decoy.any():
+            self.decoys.append(probabilities[decoy])
+        if self.known is not None:
+            for position, row in enumerate(real):  # rows count from 0 over the real candidates of the run
+                for locus in self.known.overlaps(str(annotations["contig"][row]), int(annotations["start"][row]),
+                                                 int(annotations["end"][row]), str(annotations["strand"][row])):
+                    self.hit_rows.append(self.count + position)
+                    self.hit_loci.append(locus)
+        self.real.append(probabilities[real])
+        self.count += len(real)
+
+    def scores(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """Real candidates' and decoys' probabilities (None when the scan had no decoys)."""
+        return (np.concatenate(self.real) if self.real else np.zeros(0),
+                np.concatenate(self.decoys) if self.decoys else None)
+
+    def hits(self) -> KnownHits | None:
+        if self.known is None:
+            return None
+        return KnownHits(np.array(self.hit_rows, dtype=np.int64), np.array(self.hit_loci, dtype=np.int64),
+                         self.known.total_on_seen_contigs())
+
+    def known_scores(self) -> np.ndarray | None:
+        """Each known locus's score: its best-scored overlapping candidate."""
+        hits = self.hits()
+        if hits is None:
+            return None
+        probabilities, _ = self.scores()
+        best: dict[int, float] = {}
+        for row, locus in zip(hits.rows, hits.loci):
+            best[int(locus)] = max(best.get(int(locus), 0.0), float(probabilities[row]))
+        return np.array(list(best.values()))

@@ -96,12 +96,13 @@ def test_the_committed_pieces_merge_to_the_goldens(test_data, tmp_path):
 
 
 def test_scores_keep_every_row_and_record_the_model(scan):
-    record, model, arrays = read_scores(scan / "piece_1.scores.npz")
+    record, model, scored = read_scores(scan / "piece_1.scores.npz")
     encoded = np.load(scan / "piece_1.npz")
-    assert arrays["ids"].tolist() == encoded["ids"].tolist()  # decoys included
-    assert model["name"] == "genome.keras" and len(model["sha256"]) == 64
+    assert list(scored.ids) == encoded["ids"].tolist()  # decoys included
+    assert scored.decoys().sum() == encoded["annotation_decoy"].sum() > 0
+    assert model["name"] == "genome.keras" and len(model["sha256"]) == 64 and model["prior"] is None
     assert record == json.loads(str(encoded["scan"]))
-    assert arrays["probability"].dtype == np.float32
+    assert scored.probabilities.dtype == np.float32
 
 
 def _fails(capsys, argv, message, output=None):

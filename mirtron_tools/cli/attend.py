@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
 import logging
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 from . import common
 
@@ -140,41 +140,6 @@ def check_plot_folder(folder: str) -> bool:
     return True
 
 
-def _input_ids(path: str) -> list[str] | None:
-    """Ids of a FASTA or NPZ input without folding (None for standard input, read once only)."""
-    from ..io.encoded import read_encoded
-    from ..io.fasta import read_fasta
-    from ..io.npz import looks_like_npz
-
-    if path == "-":
-        return None
-    if looks_like_npz(path):
-        return read_encoded(path).ids
-    return [record.identifier for record in read_fasta(path)]
-
-
-def _chunks(args: argparse.Namespace, stats, wanted: set[str] | None) -> Iterator:
-    """Encoded chunks of the input in order, restricted to ``wanted`` ids (FASTA folded per chunk)."""
-    from ..encoding import encode_sequences
-    from ..io.encoded import read_encoded
-    from ..io.fasta import iter_hairpins
-    from ..io.npz import looks_like_npz
-
-    if looks_like_npz(args.input):
-        encoded = read_encoded(args.input)
-        if wanted is not None:
-            encoded = encoded.subset([row for row, identifier in enumerate(encoded.ids) if identifier in wanted])
-        for start in range(0, len(encoded), args.chunk_size):
-            yield encoded.subset(range(start, min(start + args.chunk_size, len(encoded))))
-        return
-    records = iter_hairpins(args.input, args.max_length, args.skip_long, stats)
-    if wanted is not None:
-        records = (record for record in records if record.identifier in wanted)
-    while chunk := list(itertools.islice(records, args.chunk_size)):
-        yield encode_sequences([record.identifier for record in chunk], [record.sequence for record in chunk],
-                               threads=args.threads, max_length=args.max_length)
-
-
 def _unknown_ids_error(source: str, unknown: Sequence[str]):
     from ..errors import InputError
 
@@ -182,29 +147,34 @@ def _unknown_ids_error(source: str, unknown: Sequence[str]):
     return InputError(source, f"{len(unknown)} id(s) given with --ids are not in the input: {shown}")
 
 
-def execute(args: argparse.Namespace) -> int:
-    from ..attribution import (
-        EndProfile,
-        TopScoring,
-        attention_header,
-        attention_rows,
-        mutagenesis_header,
-        mutagenesis_importance,
-        mutagenesis_rows,
-        prediction_groups,
-        saturation_mutagenesis,
-    )
-    from ..coverage import check_coverage_for_model, check_coverage_ids, coverage_channels
-    from ..errors import InputError, ModelError
-    from ..io.atomic import atomic_outputs, atomic_text, check_outputs, refuse_standard_output
+@dataclass
+class _Plan:
+    """What mt-attend will do, checked before TensorFlow is imported."""
+
+    model_path: Path
+    manifest: dict
+    coverage: object | None
+    extra_names: list[str]
+    truth: dict | None
+    wanted: set[str] | None
+    expected: int | None  # hairpins to analyse, when known up front
+    threshold: float
+    positive_call: str
+    predictions_path: str | None
+    aggregate_path: str | None
+    create_plots: bool
+
+
+def _check(args: argparse.Namespace) -> _Plan:
+    """Every check that can fail on the inputs, before the model is loaded and work starts."""
+    from ..coverage import check_coverage_for_model, check_coverage_ids
+    from ..io.atomic import check_outputs, refuse_standard_output
     from ..io.coverage import read_coverage_files
-    from ..io.fasta import HairpinStats
+    from ..io.hairpins import input_ids
     from ..io.model import read_manifest, resolve_model
     from ..io.text import check_input_file
     from ..io.tsv import read_labels
-    from .encode import report_stats
 
-    # Every check that can fail on the inputs runs before the model is loaded and work starts.
     for path in (args.input, args.labels, *args.coverage):
         if path is not None:
             check_input_file(path)
@@ -220,10 +190,8 @@ def execute(args: argparse.Namespace) -> int:
     coverage_source = " ".join(args.coverage)
     coverage = read_coverage_files(args.coverage) if args.coverage else None
     check_coverage_for_model(manifest, coverage, str(model_path), coverage_source)
-    extra_names = list(manifest["coverage"]["channels"]) if coverage is not None else []
-    truth = read_labels(args.labels) if args.labels else None
     wanted = set(args.ids) if args.ids else None
-    known = _input_ids(args.input) if wanted is not None or coverage is not None else None
+    known = input_ids(args.input) if wanted is not None or coverage is not None else None
     if known is not None:  # standard input is read once, so its ids are checked as they come
         if wanted is not None:
             present = set(known)
@@ -233,42 +201,91 @@ def execute(args: argparse.Namespace) -> int:
             known = [identifier for identifier in known if identifier in wanted]
         if coverage is not None:
             check_coverage_ids(known, coverage, coverage_source)
-    threshold = args.threshold if args.threshold is not None else float(manifest["threshold"])
-    positive_call = manifest.get("positive_class", "positive")
-    top = TopScoring(0 if not args.plots or wanted is not None else (10 if args.top is None else args.top))
+    return _Plan(model_path, manifest, coverage, list(manifest["coverage"]["channels"]) if coverage is not None else [],
+                 read_labels(args.labels) if args.labels else None, wanted, len(known) if known is not None else None,
+                 args.threshold if args.threshold is not None else float(manifest["threshold"]),
+                 manifest.get("positive_class", "positive"), predictions_path, aggregate_path, create_plots)
 
-    common.load_tensorflow(args.debug, args.threads)
-    from ..encoding import model_inputs, uses_energy
-    from ..io.model import load_model
-    from ..prediction import LengthCheck, attention_arrays, check_inputs, predict_arrays
 
-    model, manifest = load_model(model_path)
-    lengths = LengthCheck.from_manifest(manifest)
+def _load(args: argparse.Namespace, plan: _Plan):
+    """The model, after checking that this method can explain it."""
     from ..encoding import uses_context
+    from ..errors import ModelError
+    from ..io.model import load_model
 
+    model, manifest = load_model(plan.model_path)
     if uses_context(manifest):
-        raise ModelError(f"{model_path}: this model scores genome-scan candidates from their intron context "
+        raise ModelError(f"{plan.model_path}: this model scores genome-scan candidates from their intron context "
                          "(mt-predict); mt-attend explains hairpin models such as human_mirtron or premirna")
-    energy = uses_energy(manifest)
     if args.method == "attention":
         from ..model import attention_model
 
         try:
             attention_model(model)
         except ValueError:
-            raise ModelError(f"{model_path}: the model has no attention layer "
+            raise ModelError(f"{plan.model_path}: the model has no attention layer "
                              "('--method mutagenesis' works with any model)") from None
-    logger.info("model %s (task %s, threshold %.3f), method %s", model_path.name, manifest.get("task"),
-                threshold, args.method)
+    return model, manifest
 
-    def predict(arrays):
-        return predict_arrays(model, arrays, args.batch_size)
 
-    header = (attention_header if args.method == "attention" else mutagenesis_header)(extra_names)
+def _explained(args: argparse.Namespace, model, inputs, chunk):
+    """Per hairpin of a chunk: (probability, per-position scores, mutagenesis deltas or None, coverage track)."""
+    from ..attribution import mutagenesis_importance, saturation_mutagenesis
+    from ..prediction import attention_arrays, predict_arrays
+
+    extra = inputs.extra(chunk)
+    arrays = inputs.arrays(chunk, extra)
+    if args.method == "attention":
+        probabilities, weights = attention_arrays(model, arrays, args.batch_size)
+        for row in range(len(chunk)):
+            yield float(probabilities[row]), weights[row], None, None if extra is None else extra[row]
+        return
+
+    def predict(batch):
+        return predict_arrays(model, batch, args.batch_size)
+
+    probabilities = predict(arrays)
+    for row, deltas in enumerate(saturation_mutagenesis(chunk.sequences, predict, probabilities, extra,
+                                                        threads=args.threads, energy=inputs.energy)):
+        yield (float(probabilities[row]), mutagenesis_importance(chunk.sequences[row], deltas), deltas,
+               None if extra is None else extra[row])
+
+
+def execute(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..attribution import (
+        EndProfile,
+        TopScoring,
+        attention_header,
+        attention_rows,
+        mutagenesis_header,
+        mutagenesis_rows,
+        prediction_groups,
+    )
+    from ..errors import InputError
+    from ..io.atomic import atomic_outputs, atomic_text
+    from ..io.fasta import HairpinStats
+    from ..io.hairpins import input_chunks
+    from ..io.npz import looks_like_npz
+    from ..io.predictions import write_tsv_header, write_tsv_rows
+    from ..scoring import ModelInputs, Scored
+
+    plan = _check(args)
+    top = TopScoring(0 if not args.plots or plan.wanted is not None else (10 if args.top is None else args.top))
+    common.load_tensorflow(args.debug, args.threads)
+    from ..prediction import LengthCheck
+
+    model, manifest = _load(args, plan)
+    lengths = LengthCheck.from_manifest(manifest)
+    inputs = ModelInputs(manifest, args.input, plan.coverage, " ".join(args.coverage))
+    logger.info("model %s (task %s, threshold %.3f), method %s", plan.model_path.name, manifest.get("task"),
+                plan.threshold, args.method)
+    header = (attention_header if args.method == "attention" else mutagenesis_header)(plan.extra_names)
     profile = EndProfile(max(int(manifest.get("max_length", args.max_length)), args.max_length))
     stats = HairpinStats()
-    progress = common.Progress("attention" if args.method == "attention" else "mutagenesis",
-                               len(known) if known is not None else None, args.quiet, unit="hairpins")
+    progress = common.Progress("attention" if args.method == "attention" else "mutagenesis", plan.expected,
+                               args.quiet, unit="hairpins")
     drawn: list = []
     found: set[str] = set()  # ids seen, kept only with --ids (bounded by the ids given)
     analysed = labelled = 0
@@ -278,72 +295,62 @@ def execute(args: argparse.Namespace) -> int:
             written = outputs.enter_context(atomic_outputs())  # every output renamed at the end, or none
             table = outputs.enter_context(atomic_text(args.output, written))
             table.write("\t".join(header) + "\n")
-            predictions = outputs.enter_context(atomic_text(predictions_path, written)) if predictions_path else None
+            predictions = outputs.enter_context(atomic_text(plan.predictions_path, written)) \
+                if plan.predictions_path else None
             if predictions:
-                predictions.write("id\tlength\tprobability\tcall\n")
-            for chunk in _chunks(args, stats, wanted):
-                extra = coverage_channels(chunk, coverage, coverage_source) if coverage is not None else None
-                arrays = model_inputs(chunk, extra, energy=energy)
-                check_inputs(manifest, arrays[0].shape[1], args.input)
+                write_tsv_header(predictions, [])
+            for chunk in input_chunks([args.input], looks_like_npz(args.input), args.chunk_size, args.max_length,
+                                      args.skip_long, args.threads, stats, plan.wanted):
                 lengths.add(chunk.lengths)
-                if args.method == "attention":
-                    probabilities, weights = attention_arrays(model, arrays, args.batch_size)
-                    per_record = ((weights[row], None) for row in range(len(chunk)))
-                else:
-                    probabilities = predict(arrays)
-                    per_record = ((mutagenesis_importance(chunk.sequences[row], deltas), deltas)
-                                  for row, deltas in enumerate(saturation_mutagenesis(
-                                      chunk.sequences, predict, probabilities, extra, threads=args.threads,
-                                      energy=energy)))
-                for row, (scores, deltas) in enumerate(per_record):
-                    identifier, sequence = chunk.ids[row], chunk.sequences[row]
-                    structure, probability = chunk.structures[row], float(probabilities[row])
-                    call = positive_call if probability >= threshold else "other"
-                    track = None if extra is None else extra[row]
+                probabilities = []
+                for row, (probability, scores, deltas, track) in enumerate(_explained(args, model, inputs, chunk)):
+                    identifier, sequence, structure = chunk.ids[row], chunk.sequences[row], chunk.structures[row]
+                    call = plan.positive_call if probability >= plan.threshold else "other"
                     rows = (attention_rows(identifier, sequence, structure, scores, track) if deltas is None
                             else mutagenesis_rows(identifier, sequence, structure, deltas, track))
                     table.writelines("\t".join(fields) + "\n" for fields in rows)
-                    if predictions:
-                        predictions.write(f"{identifier}\t{len(sequence)}\t{probability:.4f}\t{call}\n")
-                    label = truth.get(identifier) if truth is not None else None
+                    label = plan.truth.get(identifier) if plan.truth is not None else None
                     labelled += label is not None
-                    for group in prediction_groups(probability, threshold, positive_call, label):
+                    for group in prediction_groups(probability, plan.threshold, plan.positive_call, label):
                         profile.add(group, scores)
                     payload = (identifier, sequence, structure, scores, probability, call, deltas, track)
-                    if wanted is not None:
+                    if plan.wanted is not None:
                         drawn.append(payload)
+                        found.add(identifier)
                     else:
                         top.offer(probability, payload)
-                    if wanted is not None:
-                        found.add(identifier)
+                    probabilities.append(probability)
                     analysed += 1
                     progress(1)
+                if predictions:
+                    write_tsv_rows(predictions, Scored(chunk.ids, chunk.lengths, {}, np.array(probabilities)),
+                                   np.arange(len(chunk)), plan.threshold, plan.positive_call, [])
             if not analysed:
                 raise InputError(args.input, "no sequences to analyse")
-            if wanted is not None and len(found) < len(wanted):  # standard input: known only now
+            if plan.wanted is not None and len(found) < len(plan.wanted):  # standard input: known only now
                 raise _unknown_ids_error(args.input, [identifier for identifier in args.ids
                                                       if identifier not in found])
-            if truth is not None and not labelled:
+            if plan.truth is not None and not labelled:
                 raise InputError(args.labels, "none of the labelled ids is in the input")
             progress.close()
-            if aggregate_path:
-                aggregate = outputs.enter_context(atomic_text(aggregate_path, written))
+            if plan.aggregate_path:
+                aggregate = outputs.enter_context(atomic_text(plan.aggregate_path, written))
                 aggregate.write("\t".join(EndProfile.HEADER) + "\n")
                 aggregate.writelines("\t".join(fields) + "\n" for fields in profile.rows())
             if plot_folder is not None:
-                if create_plots:
+                if plan.create_plots:
                     plot_folder.mkdir()
-                _draw(written, plot_folder, args, profile, drawn if wanted is not None else top.items(),
-                      coverage, model_path.name, analysed, network_share_note(manifest))
+                _draw(written, plot_folder, args, profile, drawn if plan.wanted is not None else top.items(),
+                      plan.coverage, plan.model_path.name, analysed, network_share_note(manifest))
     except BaseException:
-        if create_plots and plot_folder.is_dir() and not any(plot_folder.iterdir()):
+        if plan.create_plots and plot_folder is not None and plot_folder.is_dir() and not any(plot_folder.iterdir()):
             plot_folder.rmdir()
         raise
-    report_stats(args.input, stats)
-    if warning := lengths.message(model_path.name):
+    common.report_stats(args.input, stats)
+    if warning := lengths.message(plan.model_path.name):
         logger.warning("%s", warning)
-    logger.info("wrote %s%s%s", args.output, f", {predictions_path}" if predictions_path else "",
-                f", {aggregate_path}" if aggregate_path else "")
+    logger.info("wrote %s%s%s", args.output, f", {plan.predictions_path}" if plan.predictions_path else "",
+                f", {plan.aggregate_path}" if plan.aggregate_path else "")
     return 0
 
 

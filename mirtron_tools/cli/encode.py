@@ -83,7 +83,7 @@ def execute(args: argparse.Namespace) -> int:
         return execute_scan(args)
     stats = HairpinStats()
     records, regions = read_candidates(args, stats)
-    report_stats(args.input, stats)
+    common.report_stats(args.input, stats)
     if not records:
         from ..errors import InputError
 
@@ -144,16 +144,6 @@ def read_candidates(args: argparse.Namespace, stats) -> tuple[list, list | None]
                                                                                record.line))
                        for region, record in zip(regions, records)]
     return records, regions
-
-
-def report_stats(source: str, stats) -> None:
-    """Warnings about what the reader skipped or could not read as A/C/G/U."""
-    if stats.skipped_long:
-        shown = ", ".join(stats.skipped_long[:5]) + (" ..." if len(stats.skipped_long) > 5 else "")
-        logger.warning("%s: skipped %d record(s) longer than --max-length: %s", source, len(stats.skipped_long), shown)
-    if stats.ambiguous_positions:
-        logger.warning("%s: %d position(s) in %d record(s) are N or IUPAC ambiguity codes; encoded as unknown",
-                       source, stats.ambiguous_positions, stats.ambiguous_records)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

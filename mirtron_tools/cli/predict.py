@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import itertools
 import logging
 import os
-from typing import Iterator, Sequence
+from typing import Sequence
 
 from . import common
 
@@ -178,22 +177,6 @@ SCAN_COLUMNS = ("annotation_splice_distance", "annotation_subtype")
 COORDINATE_COLUMNS = tuple(f"annotation_{key}" for key in ("contig", "start", "end", "strand"))
 
 
-def _chunks(args: argparse.Namespace, stats, is_npz: bool) -> Iterator:
-    """Encoded chunks of the input, in order (an NPZ read, a FASTA folded, chunk by chunk)."""
-    from ..encoding import encode_sequences
-    from ..io.encoded import iter_encoded
-    from ..io.fasta import iter_hairpins
-
-    if is_npz:
-        for path in args.pieces:
-            yield from iter_encoded(path, args.chunk_size)
-        return
-    records = iter_hairpins(args.input, args.max_length, args.skip_long, stats)
-    while chunk := list(itertools.islice(records, args.chunk_size)):
-        yield encode_sequences([record.identifier for record in chunk], [record.sequence for record in chunk],
-                               threads=args.threads, max_length=args.max_length)
-
-
 def _choose_model(args: argparse.Namespace, scan: bool):
     """The model file and manifest: --model, else 'genome' for a genome scan, else the default model."""
     from ..io.model import bundled_models, read_manifest, resolve_model
@@ -285,16 +268,13 @@ def _check_piece_output(args: argparse.Namespace, output_format: str, scan_recor
 
 
 def _execute_scoring(args: argparse.Namespace, output_format: str) -> int:
-    import contextlib
-
     from ..errors import InputError
-    from ..io.atomic import atomic_outputs, atomic_text
-    from ..io.encoded import encoded_columns
+    from ..io.encoded import encoded_columns, encoded_ids
     from ..io.fasta import HairpinStats
+    from ..io.hairpins import input_chunks
     from ..io.npz import looks_like_npz
     from ..io.pieces import encoded_scan_record
-    from ..io.predictions import Scored
-    from .encode import report_stats
+    from ..scoring import ModelInputs, score_chunks
 
     is_npz = looks_like_npz(args.input)
     columns = encoded_columns(args.input) if is_npz else set()
@@ -310,7 +290,7 @@ def _execute_scoring(args: argparse.Namespace, output_format: str) -> int:
     if args.metrics and not args.labels:
         raise InputError(args.metrics, "--metrics needs --labels")
     model_path, manifest = _choose_model(args, scan)
-    sink = _Sink(args, output_format, scan)
+    outputs = _Outputs(args, output_format, scan)  # reads --labels and --known
     coverage = None
     if args.coverage:
         from ..io.coverage import read_coverage_files
@@ -321,13 +301,11 @@ def _execute_scoring(args: argparse.Namespace, output_format: str) -> int:
     check_coverage_for_model(manifest, coverage, str(model_path), " ".join(args.coverage))
     if coverage is not None and is_npz:  # FASTA input is checked chunk by chunk
         from ..coverage import check_coverage_ids
-        from ..io.encoded import read_encoded
 
-        check_coverage_ids(read_encoded(args.input).ids, coverage, " ".join(args.coverage))
+        check_coverage_ids(encoded_ids(args.input), coverage, " ".join(args.coverage))
     from ..encoding import uses_context
 
-    context = uses_context(manifest)
-    if context and not scan:
+    if uses_context(manifest) and not scan:
         raise InputError(args.input, f"model {model_path.name} reads where a candidate sits in its intron (intron "
                          "length, subtype, splice distance): score an NPZ of mt-encode --genome --annotation, or "
                          "give a hairpin model (--model human_mirtron)")
@@ -341,61 +319,55 @@ def _execute_scoring(args: argparse.Namespace, output_format: str) -> int:
             threshold = shift.threshold(threshold)
         logger.info("--prior %g: probabilities re-weighted from the model's prior %g; call threshold %.4f (a model "
                     "score of %.4f)", args.prior, shift.model_prior, threshold, shift.model_score(threshold))
-    sink.threshold, sink.positive_call = threshold, manifest.get("positive_class", "positive")
+    outputs.threshold, outputs.positive_call = threshold, manifest.get("positive_class", "positive")
 
     common.load_tensorflow(args.debug, args.threads)
-    from ..encoding import model_inputs, uses_energy
     from ..io.model import load_model
-    from ..prediction import LengthCheck, check_inputs, compiled, predict_arrays
+    from ..prediction import LengthCheck, compiled
 
     model, manifest = load_model(model_path)
     logger.info("model %s (task %s, threshold %.3f)", model_path.name, manifest.get("task"), threshold)
     stats = HairpinStats()
     lengths = LengthCheck.from_manifest(manifest)
     progress = common.Progress("scoring", None, args.quiet)
-    with atomic_outputs() as group, contextlib.ExitStack() as files:
-        sink.stream = None if output_format == "npz" else files.enter_context(atomic_text(args.output, group))
-        for chunk in _chunks(args, stats, is_npz):
-            extra = None
-            if coverage is not None:
-                from ..coverage import coverage_channels
+    chunks = input_chunks(args.pieces, is_npz, args.chunk_size, args.max_length, args.skip_long, args.threads, stats)
+    scored = score_chunks(model, ModelInputs(manifest, args.input, coverage, " ".join(args.coverage)), chunks,
+                          args.batch_size, progress, shift.probabilities if shift is not None else None,
+                          lambda chunk: lengths.add(chunk.lengths))
+    if output_format == "npz":
+        from ..io.model import file_sha256
 
-                extra = coverage_channels(chunk, coverage, " ".join(args.coverage))
-            arrays = model_inputs(chunk, extra, energy=uses_energy(manifest), context=context)
-            check_inputs(manifest, arrays[0].shape[1], args.input)
-            probabilities = predict_arrays(model, arrays, args.batch_size, progress)  # progress per batch
-            if shift is not None:
-                probabilities = shift.probabilities(probabilities)
-            lengths.add(chunk.lengths)
-            sink.add(Scored(chunk.ids, [len(sequence) for sequence in chunk.sequences], chunk.annotations,
-                            probabilities))
-        if output_format == "npz":
-            from ..io.model import file_sha256
-
-            assert scan_record is not None
-            sink.write_piece(group, scan_record, {
-                "name": model_path.name, "sha256": file_sha256(model_path), "task": manifest.get("task"),
-                "positive_class": sink.positive_call, "threshold": threshold})
-        else:
-            sink.finish(group, args.input)
+        assert scan_record is not None
+        _write_piece(args, scan_record, {"name": model_path.name, "sha256": file_sha256(model_path),
+                                         "task": manifest.get("task"), "positive_class": outputs.positive_call,
+                                         "threshold": threshold, "prior": args.prior}, scored)
+    else:
+        outputs.write(scored, args.input)
     progress.close()
     logger.debug("tracing: %.2f s for the whole run (one trace per model)",
                  compiled(model, len(manifest.get("channels", []))).trace_seconds)
-    report_stats(args.input, stats)
+    common.report_stats(args.input, stats)
     if warning := lengths.message(model_path.name):
         logger.warning("%s", warning)
-    sink.evaluate()
+    outputs.evaluate()
     return 0
+
+
+def _write_piece(args: argparse.Namespace, scan_record: dict, model: dict, scored) -> None:
+    """A piece's scores NPZ: every candidate and decoy, with the scan's record and the model's."""
+    from ..io.atomic import atomic_outputs
+    from ..io.pieces import write_scores
+
+    chunks = list(scored)
+    with atomic_outputs() as group:
+        rows = write_scores(args.output, scan_record, model, chunks, group)
+    logger.info("wrote the scores of %d candidates (piece %d of %d) to %s", rows, *scan_record["piece"], args.output)
 
 
 def _execute_merge(args: argparse.Namespace, inputs: list[str], output_format: str) -> int:
     """Gather the scores of a scan's pieces into the outputs of one whole run (TensorFlow is not loaded)."""
-    import contextlib
-
     from ..errors import InputError
-    from ..io.atomic import atomic_outputs, atomic_text
     from ..io.pieces import read_scores
-    from ..io.predictions import Scored
     from ..pieces import order_pieces
 
     if output_format == "npz":
@@ -407,181 +379,107 @@ def _execute_merge(args: argparse.Namespace, inputs: list[str], output_format: s
     if args.metrics and not args.labels:
         raise InputError(args.metrics, "--metrics needs --labels")
     pieces = [read_scores(path) for path in inputs]
-    order = order_pieces([{**scan, "model": {key: model.get(key) for key in ("sha256", "threshold")}}
+    order = order_pieces([{**scan, "model": {key: model.get(key) for key in ("sha256", "threshold", "prior")}}
                           for scan, model, _ in pieces], inputs)
     model = pieces[0][1]
-    sink = _Sink(args, output_format, True)
-    sink.threshold = args.threshold if args.threshold is not None else float(model["threshold"])
-    sink.positive_call = str(model.get("positive_class", "positive"))
+    outputs = _Outputs(args, output_format, True)
+    outputs.threshold = args.threshold if args.threshold is not None else float(model["threshold"])
+    outputs.positive_call = str(model.get("positive_class", "positive"))
     logger.info("merging %d pieces scored by model %s (threshold %.3f)", len(inputs), model.get("name"),
-                sink.threshold)
-    with atomic_outputs() as group, contextlib.ExitStack() as files:
-        sink.stream = files.enter_context(atomic_text(args.output, group))
-        for position in order:
-            _, _, arrays = pieces[position]
-            sink.add(Scored([str(value) for value in arrays["ids"]], arrays["lengths"],
-                            {key[len("annotation_"):]: value for key, value in arrays.items()
-                             if key.startswith("annotation_")}, arrays["probability"]))
-        sink.finish(group, inputs[0])
-    sink.evaluate()
+                outputs.threshold)
+    outputs.write((pieces[position][2] for position in order), inputs[0])
+    outputs.evaluate()
     return 0
 
 
-class _Sink:
-    """Everything mt-predict writes from scored rows, the same whether they were scored now or are the
-    scores of a scan's pieces: predictions (TSV in input order, BED sorted at the end, or one piece's
-    scores NPZ), the survey's scores and known-locus hits, the labelled scores for --labels."""
+class _Outputs:
+    """What mt-predict writes from scored rows, the same whether they were scored now or are the scores
+    of a scan's pieces: the predictions, the survey (genome scans) and the evaluation (--labels)."""
 
     def __init__(self, args: argparse.Namespace, output_format: str, scan: bool):
         from ..io.tsv import read_labels
+        from ..metrics import LabelledScores
+        from ..survey import SurveyTally
 
         self.args, self.format, self.scan = args, output_format, scan
         self.threshold, self.positive_call = 0.5, "positive"
-        self.stream = None
-        self.truth = read_labels(args.labels) if args.labels else None
-        self.known = None
+        self.labelled = LabelledScores(read_labels(args.labels)) if args.labels else None
+        known = None
         if args.known:
             from ..io.known import KnownIndex, read_known
 
-            self.known = KnownIndex(read_known(args.known))
-        self.header_written = False
-        self.bed: list = []
-        self.real_scores: list = []
-        self.decoy_scores: list = []
-        self.hit_rows: list[int] = []
-        self.hit_loci: list[int] = []
-        self.scored = 0  # real (non-decoy) candidates so far
-        self.seen_ids: set[str] = set()
-        self.labelled_ids: list[str] = []
-        self.labelled_scores: list[float] = []
-        self.pieces: list = []  # every row, decoys included, for a scores NPZ
+            known = KnownIndex(read_known(args.known))
+        self.tally = SurveyTally(known)
 
-    def add(self, scored) -> None:
-        import numpy as np
+    def write(self, scored, source: str) -> None:
+        """Every output of the run, from an iterable of :class:`~mirtron_tools.scoring.Scored` chunks: all
+        written, or none (an error raised on the way leaves no file)."""
+        import contextlib
 
-        from ..io.predictions import annotation_columns, bed_rows, write_tsv_header, write_tsv_rows
-
-        probabilities, annotations = scored.probabilities, scored.annotations
-        decoy = np.asarray(annotations["decoy"]) == 1 if "decoy" in annotations \
-            else np.zeros(len(scored.ids), dtype=bool)
-        real = np.flatnonzero(~decoy)
-        if self.format == "npz":
-            self.pieces.append(scored)
-            return
-        if decoy.any():
-            self.decoy_scores.append(probabilities[decoy])
-        if self.known is not None:
-            for position, row in enumerate(real):  # rows count from 0 over the real candidates of the run
-                for locus in self.known.overlaps(str(annotations["contig"][row]), int(annotations["start"][row]),
-                                                 int(annotations["end"][row]), str(annotations["strand"][row])):
-                    self.hit_rows.append(self.scored + position)
-                    self.hit_loci.append(locus)
-        self.real_scores.append(probabilities[real])
-        kept = real[probabilities[real] >= self.args.min_probability]
-        if self.format == "bed":
-            self.bed.extend(bed_rows(scored, kept))
-        else:
-            columns = annotation_columns(annotations)
-            if not self.header_written:
-                write_tsv_header(self.stream, columns)
-                self.header_written = True
-            write_tsv_rows(self.stream, scored, kept, self.threshold, self.positive_call, columns)
-        self.scored += len(real)
-        if self.truth is not None:
-            self.seen_ids.update(scored.ids)
-            keep = [row for row in real if scored.ids[row] in self.truth]
-            self.labelled_ids.extend(scored.ids[row] for row in keep)
-            self.labelled_scores.extend(float(probabilities[row]) for row in keep)
-
-    def finish(self, group, source: str) -> None:
-        """The predictions' end (BED rows, sorted), the label check and the survey."""
         import numpy as np
 
         from ..errors import InputError
+        from ..io.atomic import atomic_outputs, atomic_text
+        from ..io.predictions import PredictionWriter
 
-        if self.scored == 0:
-            raise InputError(source, "no sequences to score")
-        if self.format == "bed":
-            self.bed.sort(key=lambda row: row[0])
-            self.stream.writelines(line for _, line in self.bed)
-        if self.truth is not None:
-            unknown = [identifier for identifier in self.truth if identifier not in self.seen_ids]
-            if unknown:  # raised inside the block, so no prediction file is left behind
+        with atomic_outputs() as group, contextlib.ExitStack() as files:
+            writer = PredictionWriter(files.enter_context(atomic_text(self.args.output, group)), self.format,
+                                      self.threshold, self.positive_call)
+            for chunk in scored:
+                decoy = chunk.decoys()
+                real = np.flatnonzero(~decoy)
+                self.tally.add(chunk.probabilities, decoy, chunk.annotations)
+                writer.add(chunk, real[chunk.probabilities[real] >= self.args.min_probability])
+                if self.labelled is not None:
+                    self.labelled.add(chunk.ids, chunk.probabilities, real)
+            if self.tally.count == 0:
+                raise InputError(source, "no sequences to score")
+            writer.finish()
+            if self.labelled is not None and (unknown := self.labelled.unknown()):
+                from ..io.text import shortened
+
                 raise InputError(self.args.labels, f"{len(unknown)} labelled id(s) are not in the input: "
-                                 + ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else ""))
-        if self.scan:
-            _report_survey(self.args, group, np.concatenate(self.real_scores),
-                           np.concatenate(self.decoy_scores) if self.decoy_scores else None, self.known,
-                           self.hit_rows, self.hit_loci, self.threshold)
+                                 + shortened(unknown))
+            if self.scan:
+                self._survey(group)
 
-    def write_piece(self, group, scan_record: dict, model: dict) -> None:
-        import numpy as np
+    def _survey(self, group) -> None:
+        """The genome scan's survey: log line at the call threshold, then the table and figure if asked for."""
+        from ..errors import InputError
+        from ..io.tsv import write_table
+        from ..survey import COLUMNS, describe_cutoff, format_row, survey_rows
 
-        from ..io.pieces import write_scores
+        probabilities, decoys = self.tally.scores()
+        hits = self.tally.hits()
+        if hits is not None and not len(hits.rows):
+            raise InputError(self.args.known, "no known locus overlaps any candidate: is it of the same assembly "
+                             "and contig naming as the genome that was scanned?")
+        rows = survey_rows(probabilities, decoys, hits, threshold=self.threshold)
+        description = describe_cutoff(next(row for row in rows if row["cutoff"] == self.threshold))
+        logger.info("%s", description)
+        if self.args.survey:
+            write_table(self.args.survey, COLUMNS, [format_row(row) for row in rows],
+                        comments=[f"default call: {description}",
+                                  f"{len(probabilities)} candidates" + (f", {len(decoys)} decoys" if decoys is not None
+                                                                         else ", no decoys (mt-encode --decoys)")],
+                        group=group)
+        if self.args.survey_plot:
+            from ..plots import save_figure, survey_figure
 
-        keys = sorted({key for scored in self.pieces for key in scored.annotations})
-        rows = sum(len(scored.ids) for scored in self.pieces)
-        columns = {key: np.concatenate([np.asarray(scored.annotations[key]) for scored in self.pieces])
-                   if self.pieces else np.zeros(0) for key in keys}
-        write_scores(self.args.output, scan_record, model, [i for scored in self.pieces for i in scored.ids],
-                     np.concatenate([np.asarray(scored.lengths) for scored in self.pieces]) if rows else np.zeros(0),
-                     np.concatenate([scored.probabilities for scored in self.pieces]) if rows else np.zeros(0),
-                     columns, group)
-        logger.info("wrote the scores of %d candidates (piece %d of %d) to %s", rows, *scan_record["piece"],
-                    self.args.output)
+            save_figure(survey_figure(probabilities, decoys, self.tally.known_scores(), self.threshold),
+                        group.path(self.args.survey_plot, suffix=".png"))
 
     def evaluate(self) -> None:
-        if self.truth is None:
+        if self.labelled is None:
             return
-        import numpy as np
-
         from ..io.tsv import write_table
-        from ..metrics import METRIC_NAMES, evaluate, metrics_text
+        from ..metrics import METRIC_NAMES, metrics_text
 
-        labels = np.array([self.truth[identifier] for identifier in self.labelled_ids], dtype=int)
-        result = evaluate(labels, np.array(self.labelled_scores), self.threshold)
-        logger.info("evaluation on %d labelled hairpins: %s", len(labels), metrics_text(result))
+        count, result = self.labelled.evaluate(self.threshold)
+        logger.info("evaluation on %d labelled hairpins: %s", count, metrics_text(result))
         if self.args.metrics:
             write_table(self.args.metrics, ["n", "threshold", *METRIC_NAMES],
-                        [[len(labels), f"{self.threshold:.4f}", *(f"{result[name]:.4f}" for name in METRIC_NAMES)]])
-
-
-def _report_survey(args: argparse.Namespace, group, probabilities, decoys, known, hit_rows, hit_loci,
-                   threshold: float) -> None:
-    """The genome scan's survey: log line at the call threshold, then the table and figure if asked for."""
-    import numpy as np
-
-    from ..errors import InputError
-    from ..io.tsv import write_table
-    from ..survey import COLUMNS, KnownHits, describe_cutoff, format_row, survey_rows
-
-    hits = None
-    if known is not None:
-        if not hit_rows:
-            raise InputError(args.known, "no known locus overlaps any candidate: is it of the same assembly and "
-                             "contig naming as the genome that was scanned?")
-        hits = KnownHits(np.array(hit_rows), np.array(hit_loci), known.total_on_seen_contigs())
-    rows = survey_rows(probabilities, decoys, hits, threshold=threshold)
-    at_threshold = next(row for row in rows if row["cutoff"] == threshold)
-    description = describe_cutoff(at_threshold)
-    logger.info("%s", description)
-    if args.survey:
-        write_table(args.survey, COLUMNS, [format_row(row) for row in rows],
-                    comments=[f"default call: {description}",
-                              f"{len(probabilities)} candidates" + (f", {len(decoys)} decoys" if decoys is not None
-                                                                     else ", no decoys (mt-encode --decoys)")],
-                    group=group)
-    if args.survey_plot:
-        from ..plots import save_figure, survey_figure
-
-        known_scores = None
-        if hits is not None:  # a locus's score: its best-scored overlapping candidate
-            best: dict[int, float] = {}
-            for row, locus in zip(hits.rows, hits.loci):
-                best[int(locus)] = max(best.get(int(locus), 0.0), float(probabilities[row]))
-            known_scores = np.array(list(best.values()))
-        save_figure(survey_figure(probabilities, decoys, known_scores, threshold), group.path(args.survey_plot,
-                                                                                            suffix=".png"))
+                        [[count, f"{self.threshold:.4f}", *(f"{result[name]:.4f}" for name in METRIC_NAMES)]])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -69,6 +69,12 @@ def iter_encoded(path: str | os.PathLike, chunk_size: int) -> Iterator[EncodedSe
             yield encoded
 
 
+def encoded_ids(path: str | os.PathLike) -> list[str]:
+    """The ids of an encoded NPZ, read without its other arrays."""
+    with open_checked(path, ENCODED_KIND, ENCODING_FORMAT_VERSION, REQUIRED) as archive:
+        return [str(value) for value in archive["ids"]]
+
+
 def encoded_columns(path: str | os.PathLike) -> set[str]:
     """Names of the arrays of an encoded NPZ (without reading them): e.g. ``annotation_decoy``."""
     with open_checked(path, ENCODED_KIND, ENCODING_FORMAT_VERSION, REQUIRED) as archive:

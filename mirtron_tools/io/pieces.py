@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import InputError
 from ..introns import Intron, Window
 from ..pieces import dumps, introns_from_json, introns_to_json, windows_from_json, windows_to_json
+from ..scoring import Scored
 from .atomic import AtomicOutputs
 from .npz import open_checked, read_arrays, write_arrays
 
@@ -69,19 +70,30 @@ def existing_plans(folder: Path) -> list[str]:
     return sorted(path.name for path in folder.glob("piece_*.plan.npz")) if folder.is_dir() else []
 
 
-def write_scores(path: str | os.PathLike, record: Mapping, model: Mapping, ids: Sequence[str], lengths: np.ndarray,
-                 probabilities: np.ndarray, annotations: Mapping[str, np.ndarray], group: AtomicOutputs) -> None:
-    """One piece's scores: every candidate and decoy with its probability and annotation columns."""
+def write_scores(path: str | os.PathLike, record: Mapping, model: Mapping, chunks: Sequence[Scored],
+                 group: AtomicOutputs) -> int:
+    """One piece's scores: every candidate and decoy of ``chunks`` with its probability and annotation
+    columns; returns the number of rows."""
+    keys = sorted({key for chunk in chunks for key in chunk.annotations})
+    rows = sum(len(chunk.ids) for chunk in chunks)
+
+    def joined(values: list, dtype=None) -> np.ndarray:
+        return np.concatenate(values) if rows else np.zeros(0, dtype=dtype)
+
+    ids = [identifier for chunk in chunks for identifier in chunk.ids]
     arrays = {"scan": np.array(dumps(record)), "model": np.array(dumps(model)),
-              "ids": np.array(list(ids), dtype=str) if len(ids) else np.array([], dtype="<U1"),
-              "lengths": np.asarray(lengths, dtype=np.int32),
-              "probability": np.asarray(probabilities, dtype=np.float32)}
-    arrays.update({f"annotation_{key}": np.asarray(value) for key, value in annotations.items()})
+              "ids": np.array(ids, dtype=str) if ids else np.array([], dtype="<U1"),
+              "lengths": joined([np.asarray(chunk.lengths, dtype=np.int32) for chunk in chunks], np.int32),
+              "probability": joined([np.asarray(chunk.probabilities, dtype=np.float32) for chunk in chunks],
+                                    np.float32)}
+    arrays.update({f"annotation_{key}": joined([np.asarray(chunk.annotations[key]) for chunk in chunks])
+                   for key in keys})
     write_arrays(path, SCORES_KIND, SCORES_VERSION, arrays, group)
+    return rows
 
 
-def read_scores(path: str | os.PathLike) -> tuple[dict, dict, dict[str, np.ndarray]]:
-    """``(scan record, model record, arrays)`` of a scores NPZ; every per-row array as long as ``ids``."""
+def read_scores(path: str | os.PathLike) -> tuple[dict, dict, Scored]:
+    """``(scan record, model record, scored rows)`` of a scores NPZ; every per-row array as long as ``ids``."""
     name = str(path)
     arrays = read_arrays(path, SCORES_KIND, SCORES_VERSION, SCORES_REQUIRED)
     rows = len(arrays["ids"])
@@ -89,7 +101,10 @@ def read_scores(path: str | os.PathLike) -> tuple[dict, dict, dict[str, np.ndarr
         if (key in ("lengths", "probability") or key.startswith("annotation_")) and (value.ndim != 1
                                                                                      or len(value) != rows):
             raise InputError(name, f"scores NPZ is inconsistent: '{key}' does not have one value per id")
-    return _json(arrays, "scan", name), _json(arrays, "model", name), arrays
+    scored = Scored([str(value) for value in arrays["ids"]], arrays["lengths"],
+                    {key[len("annotation_"):]: value for key, value in arrays.items() if key.startswith("annotation_")},
+                    arrays["probability"])
+    return _json(arrays, "scan", name), _json(arrays, "model", name), scored
 
 
 def is_scores(path: str | os.PathLike) -> bool:

@@ -2,26 +2,16 @@
 :class:`Scored` rows (scored now, or the scores of a genome scan's pieces)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import IO, Mapping, Sequence
+from typing import IO, Sequence
 
 import numpy as np
 
 from ..introns import ANNOTATION_COLUMNS
+from ..scoring import Scored
 
 #: annotation columns that describe how a row was made, not the candidate: never written
 HIDDEN_COLUMNS = ("decoy",)
 TSV_COLUMNS = ("id", "length", "probability", "call")
-
-
-@dataclass
-class Scored:
-    """Scored rows: ids, lengths (nt), annotation columns and probabilities, in parallel."""
-
-    ids: Sequence[str]
-    lengths: Sequence[int]
-    annotations: Mapping[str, np.ndarray]
-    probabilities: np.ndarray
 
 
 def annotation_columns(annotations: dict) -> list[str]:
@@ -58,3 +48,30 @@ def bed_rows(scored: Scored, rows: np.ndarray) -> list[tuple[tuple, str]]:
         score = min(1000, max(0, int(round(float(scored.probabilities[row]) * 1000))))
         result.append(((contig, start, end, strand, name), f"{contig}\t{start}\t{end}\t{name}\t{score}\t{strand}\n"))
     return result
+
+
+class PredictionWriter:
+    """mt-predict's predictions: TSV rows as they come (input order), or BED6 rows sorted at the end.
+
+    ``add`` takes the rows of a :class:`Scored` chunk to write (those of real candidates scored at least
+    the minimum probability); ``finish`` writes what waits for the end."""
+
+    def __init__(self, stream: IO[str], output_format: str, threshold: float, positive_call: str):
+        self.stream, self.format, self.threshold, self.positive_call = stream, output_format, threshold, positive_call
+        self.header_written = False
+        self.bed: list[tuple[tuple, str]] = []
+
+    def add(self, scored: Scored, rows: np.ndarray) -> None:
+        if self.format == "bed":
+            self.bed.extend(bed_rows(scored, rows))
+            return
+        columns = annotation_columns(scored.annotations)
+        if not self.header_written:
+            write_tsv_header(self.stream, columns)
+            self.header_written = True
+        write_tsv_rows(self.stream, scored, rows, self.threshold, self.positive_call, columns)
+
+    def finish(self) -> None:
+        if self.format == "bed":
+            self.bed.sort(key=lambda row: row[0])
+            self.stream.writelines(line for _, line in self.bed)

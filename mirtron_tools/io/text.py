@@ -16,6 +16,13 @@ GZIP_MAGIC = b"\x1f\x8b"
 ENCODING = "utf-8-sig"
 
 
+def shortened(items, limit: int = 5) -> str:
+    """``a, b, c, d, e and 7 more``: the first ``limit`` items of a list for a message, and how many are left."""
+    items = [str(item) for item in items]
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
 def check_input_file(path: str | os.PathLike) -> None:
     """Fail early (before TensorFlow loads or long work starts) when an input is missing or a folder;
     ``-`` (standard input) is checked as it is read."""
