@@ -243,8 +243,9 @@ def check_coverage_ids(ids: Sequence[str], coverage: CoverageSet, source: str) -
     known = set(coverage.ids)
     missing = [identifier for identifier in ids if identifier not in known]
     if missing:
-        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise InputError(source, f"{len(missing)} of {len(ids)} sequence id(s) have no coverage: {shown} "
+        from .io.text import shortened
+
+        raise InputError(source, f"{len(missing)} of {len(ids)} sequence id(s) have no coverage: {shortened(missing)} "
                          "(coverage must be made by mt-coverage from the same encoded candidates)")
 
 

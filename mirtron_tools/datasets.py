@@ -43,8 +43,9 @@ def labels_for(encoded: EncodedSet, labels: dict[str, int], source: str) -> tupl
     known = set(encoded.ids)
     unknown = [identifier for identifier in labels if identifier not in known]
     if unknown:
-        shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
-        raise InputError(source, f"{len(unknown)} labelled id(s) are not in the input: {shown}")
+        from .io.text import shortened
+
+        raise InputError(source, f"{len(unknown)} labelled id(s) are not in the input: {shortened(unknown)}")
     rows = np.array([row for row, identifier in enumerate(encoded.ids) if identifier in labels], dtype=int)
     return rows, np.array([labels[encoded.ids[row]] for row in rows], dtype=int)
 

@@ -35,7 +35,6 @@ DEFAULT_MAX_LENGTH = 1000
 #: shortest host intron's length (nt); the subtype as three 0/1 channels; the splice distance (nt).
 #: Models that read them (the bundled ``genome`` model) list them in their manifest channels.
 CONTEXT_CHANNELS = ("log10_intron_length", "conventional", "five_tailed", "three_tailed", "splice_distance")
-_SUBTYPE_CHANNELS = {"conventional": 1, "5'-tailed": 2, "3'-tailed": 3}
 
 _NUCLEOTIDE_INDEX = np.full(256, -1, dtype=np.int8)
 for _index, _letter in enumerate("ACGU"):
@@ -46,11 +45,16 @@ for _index, _letter in enumerate("()."):
 _FOLDABLE = str.maketrans({letter: "N" for letter in "RYKMSWBDHV"})
 
 
+def foldable(sequence: str) -> str:
+    """``sequence`` as ViennaRNA is given it: IUPAC ambiguity codes read as N (which pairs with nothing)."""
+    return sequence.translate(_FOLDABLE)
+
+
 def fold(sequence: str) -> tuple[str, float]:
     """Minimum free energy structure (dot-bracket) and its energy in kcal/mol (ViennaRNA)."""
     import RNA
 
-    structure, energy = RNA.fold(sequence.translate(_FOLDABLE))
+    structure, energy = RNA.fold(foldable(sequence))
     return structure, float(energy)
 
 
@@ -278,6 +282,9 @@ def context_values(encoded: EncodedSet) -> np.ndarray:
     Needs the scan's ``intron`` (``start-end[,start-end...]``), ``subtype`` and ``splice_distance``
     annotations; raises KeyError naming the first one missing.
     """
+    from .introns import SUBTYPES  # (introns builds on this module)
+
+    subtype_channels = {subtype: 1 + index for index, subtype in enumerate(SUBTYPES)}  # after log10_intron_length
     annotations = encoded.annotations
     for key in ("intron", "subtype", "splice_distance"):
         if key not in annotations:
@@ -287,7 +294,7 @@ def context_values(encoded: EncodedSet) -> np.ndarray:
         spans = [span.split("-") for span in str(annotations["intron"][row]).split(",") if "-" in span]
         shortest = min((int(end) - int(start) for start, end in spans), default=1)
         values[row, 0] = np.log10(max(shortest, 1))
-        channel = _SUBTYPE_CHANNELS.get(str(annotations["subtype"][row]))
+        channel = subtype_channels.get(str(annotations["subtype"][row]))
         if channel is not None:
             values[row, channel] = 1.0
         values[row, 4] = float(annotations["splice_distance"][row])

@@ -54,7 +54,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .encoding import DEFAULT_MAX_LENGTH, EncodedSet, fold
+from .encoding import DEFAULT_MAX_LENGTH, EncodedSet, fold, foldable
 
 CONVENTIONAL = "conventional"
 FIVE_TAILED = "5'-tailed"
@@ -445,16 +445,13 @@ def decoy_sequence(window: Window, sequence: str) -> str:
 
 # ----------------------------------------------------------------------------- folding work
 
-_FOLDABLE = str.maketrans({letter: "N" for letter in "RYKMSWBDHV"})
-
-
 def fold_window(sequence: str, span: int) -> tuple[str, float]:
     """MFE structure and energy with base pairs spanning at most ``span`` nt (ViennaRNA)."""
     import RNA
 
     model = RNA.md()
     model.max_bp_span = span
-    compound = RNA.fold_compound(sequence.translate(_FOLDABLE), model)
+    compound = RNA.fold_compound(foldable(sequence), model)
     structure, energy = compound.mfe()
     return structure, float(energy)
 

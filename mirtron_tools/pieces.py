@@ -19,6 +19,7 @@ from typing import Mapping, Sequence
 
 from .errors import InputError
 from .introns import Intron, ScanParameters, Window
+from .io.text import shortened
 
 #: keys of the metadata that say which piece it is, not which scan
 PIECE_KEYS = ("piece", "windows")
@@ -92,8 +93,7 @@ def order_pieces(records: Sequence[Mapping], names: Sequence[str]) -> list[int]:
     for record, name in zip(records[1:], names[1:]):
         differences = _differences(first, identity(record))
         if differences:
-            raise InputError(name, f"is a piece of another scan than {names[0]} (" + "; ".join(differences[:3])
-                             + (" ..." if len(differences) > 3 else "") + ")")
+            raise InputError(name, f"is a piece of another scan than {names[0]} ({shortened(differences, 3, '; ')})")
     count = int(records[0]["piece"][1])
     where: dict[int, int] = {}
     for position, record in enumerate(records):
@@ -104,9 +104,8 @@ def order_pieces(records: Sequence[Mapping], names: Sequence[str]) -> list[int]:
         where[index] = position
     missing = [index for index in range(1, count + 1) if index not in where]
     if missing:
-        shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
         raise InputError(names[0], f"{len(missing)} of the {count} pieces of this scan are missing: piece(s) "
-                         f"{shown}")
+                         f"{shortened(missing, 10)}")
     return [where[index] for index in range(1, count + 1)]
 
 

@@ -85,8 +85,10 @@ def hairpin_set(count: int, mirtron_like: bool, seed: int, prefix: str) -> list[
 from dataclasses import dataclass, field  # noqa: E402
 from typing import Sequence  # noqa: E402
 
+from .introns import SUBTYPES  # noqa: E402
+from .io.bam import FLAG_DUPLICATE, FLAG_REVERSE, FLAG_SECONDARY  # noqa: E402
+
 _DNA_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
-FLAG_REVERSE, FLAG_SECONDARY, FLAG_DUPLICATE = 0x10, 0x100, 0x400
 
 
 @dataclass(frozen=True)
@@ -351,8 +353,7 @@ def simulate_gene_models(seed: int, genes: int = 12, contigs: int = 2, introns_p
     GT and end with AG on their strand.
     """
     rng = np.random.default_rng(seed)
-    subtypes = ["conventional", "5'-tailed", "3'-tailed"]
-    plan = [subtype for subtype in subtypes for _ in range(planted)]
+    plan = [subtype for subtype in SUBTYPES for _ in range(planted)]
     gene_records = []  # (contig index, strand, exons, planted subtype or None, hairpin)
     contig_lengths = [1000] * contigs
     for number in range(genes):

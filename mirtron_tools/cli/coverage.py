@@ -44,10 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", required=True, metavar="NPZ", help="coverage arrays (.npz)")
     parser.add_argument("--table", default=None, metavar="TSV",
                         help="per-candidate summary (default: OUTPUT with .tsv instead of .npz)")
-    parser.add_argument("--flank", type=non_negative_int, default=DEFAULT_FLANK, metavar="NT",
+    parser.add_argument("--flank", type=common.non_negative_int, default=DEFAULT_FLANK, metavar="NT",
                         help="nt counted beyond each hairpin end (default: %(default)s)")
     reads = parser.add_argument_group("read filters")
-    reads.add_argument("--min-mapq", type=non_negative_int, default=0, metavar="Q",
+    reads.add_argument("--min-mapq", type=common.non_negative_int, default=0, metavar="Q",
                        help="lowest mapping quality counted (default: %(default)s; small-RNA reads often "
                             "map to several loci and get MAPQ 0-1)")
     reads.add_argument("--min-read-length", type=common.positive_int, default=16, metavar="NT",
@@ -68,23 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
-    return value
-
-
 def execute(args: argparse.Namespace) -> int:
     from ..coordinates import regions_of
     from ..coverage import CoverageSet, summary_row
     from ..errors import InputError
     from ..io.atomic import atomic_outputs, check_outputs
     from ..io.bam import ReadFilter, check_regions_in_contigs, collect_coverage, prepare_alignments, read_contig_aliases
-    from ..io.coverage import summary_path, write_coverage, write_summary
+    from ..io.coverage import write_coverage, write_summary
     from ..io.encoded import read_encoded
+    from ..io.npz import table_path
 
-    table = args.table or summary_path(args.output)
+    table = args.table or table_path(args.output)
     check_outputs({"-o": args.output, "--table": table},
                   [args.encoded, *args.alignments, args.genome,
                    *(f"{path}{index}" for path in args.alignments for index in (".bai", ".csi", ".crai")),

@@ -66,8 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
 def execute(args: argparse.Namespace) -> int:
     from ..encoding import encode_sequences
     from ..io.atomic import check_outputs, refuse_standard_output
-    from ..io.encoded import sidecar_path, write_encoded
+    from ..io.encoded import write_encoded
     from ..io.fasta import HairpinStats
+    from ..io.npz import table_path
 
     inputs = [args.input, args.genome, args.annotation, args.plan,
               *((f"{args.genome}.fai", f"{args.genome}.gzi") if args.genome else ())]
@@ -75,7 +76,7 @@ def execute(args: argparse.Namespace) -> int:
         refuse_standard_output("-o", args.output, "a folder of plans")
         check_outputs({}, inputs)
     else:
-        check_outputs({"-o": args.output, "--table": args.table or sidecar_path(args.output)}, inputs,
+        check_outputs({"-o": args.output, "--table": args.table or table_path(args.output)}, inputs,
                       files_only={"-o": "an NPZ"})
     if args.annotation or args.plan:
         from .encode_scan import execute_scan

@@ -37,7 +37,7 @@ def add_scan_options(parser: argparse.ArgumentParser) -> None:
     scan.add_argument("--window", type=common.positive_int, default=defaults.window, metavar="NT",
                       help="nt folded at each intron end for tailed candidates, also their longest hairpin "
                            "(default: %(default)s)")
-    scan.add_argument("--max-splice-distance", type=_non_negative, default=defaults.max_splice_distance,
+    scan.add_argument("--max-splice-distance", type=common.non_negative_int, default=defaults.max_splice_distance,
                       metavar="NT", help="a tailed hairpin must end this close to its splice site "
                                          "(default: %(default)s)")
     scan.add_argument("--decoys", action="store_true",
@@ -100,13 +100,6 @@ def _length_range(text: str) -> tuple[int, int]:
     return low, high
 
 
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
-    return value
-
-
 _REGION = re.compile(r"^(?P<contig>[^:\s]+)(?::(?P<start>[\d,]+)-(?P<end>[\d,]+))?$")
 
 
@@ -149,13 +142,13 @@ def check_annotation_contigs(transcripts, genome, source: str) -> None:
         ends = annotation_contigs(transcripts)
         missing = [contig for contig in ends if contig not in genome.lengths]
     if missing:
-        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        renamed = [contig[3:] if contig.startswith("chr") else f"chr{contig}" for contig in missing]
-        hint = (" (chr naming differs: the genome has e.g. '" + next(name for name in renamed if name in genome.lengths)
-                + "')") if any(name in genome.lengths for name in renamed) else ""
-        have = ", ".join(list(genome.lengths)[:5]) + (" ..." if len(genome.lengths) > 5 else "")
+        from ..io.known import same_contig
+        from ..io.text import shortened
+
+        alike = [name for contig in missing for name in same_contig(contig, genome.lengths)]
+        hint = f" (chr naming differs: the genome has e.g. '{alike[0]}')" if alike else ""
         raise InputError(source, f"{len(missing)} contig(s) of the annotation are not in genome {genome.path}: "
-                         f"{shown}{hint}; the genome has {have}")
+                         f"{shortened(missing)}{hint}; the genome has {shortened(genome.lengths)}")
     for contig, end in ends.items():
         if end > genome.lengths[contig]:
             raise InputError(source, f"exons on {contig} reach {end}, past the end of the genome's {contig} "
@@ -276,8 +269,10 @@ def _check_plan_folder(output: str, count: int):
     ours = {plan_name(index, count) for index in range(1, count + 1)}
     stale = [name for name in existing_plans(folder) if name not in ours]
     if stale:
-        raise OutputError(output, f"holds plans of another split ({', '.join(stale[:3])}"
-                          f"{' ...' if len(stale) > 3 else ''}): empty it or choose another folder")
+        from ..io.text import shortened
+
+        raise OutputError(output, f"holds plans of another split ({shortened(stale, 3)}): empty it or choose "
+                          "another folder")
     return folder
 
 

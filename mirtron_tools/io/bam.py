@@ -18,10 +18,13 @@ import numpy as np
 
 from ..coordinates import Region
 from ..errors import InputError
+from .text import shortened
 
 logger = logging.getLogger(__name__)
 
-FLAG_UNMAPPED, FLAG_SECONDARY, FLAG_QC_FAIL, FLAG_DUPLICATE, FLAG_SUPPLEMENTARY = 0x4, 0x100, 0x200, 0x400, 0x800
+#: SAM flag bits (the SAM specification, section 1.4): the reader drops by them, the simulated BAMs set them
+FLAG_UNMAPPED, FLAG_REVERSE, FLAG_SECONDARY, FLAG_QC_FAIL, FLAG_DUPLICATE, FLAG_SUPPLEMENTARY = (
+    0x4, 0x10, 0x100, 0x200, 0x400, 0x800)
 #: Candidates per job; jobs never mix contigs, and different contigs run in parallel.
 JOB_CANDIDATES = 2000
 
@@ -220,12 +223,10 @@ def prepare_alignments(paths: Sequence[str], contigs: Iterable[str], aliases: di
         lengths.append(available)
         mapping, renamed, missing = match_contigs(wanted, available, aliases)
         if renamed:  # one line per file, as the genome reports its renaming
-            logger.info("%s: candidate contig names matched to the BAM's (chr naming differs): %s%s "
-                        "(--contig-alias sets names yourself)", path, ", ".join(renamed[:5]),
-                        " ..." if len(renamed) > 5 else "")
+            logger.info("%s: candidate contig names matched to the BAM's (chr naming differs): %s "
+                        "(--contig-alias sets names yourself)", path, shortened(renamed))
         if missing:
-            shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-            have = ", ".join(list(available)[:5]) + (" ..." if len(available) > 5 else "")
+            shown, have = shortened(missing), shortened(available)
             if not allow_missing or not mapping:
                 raise InputError(path, f"BAM has no contig for {len(missing)} candidate contig(s): {shown} "
                                  f"(the BAM has: {have}); use --contig-alias CANDIDATE=BAM"

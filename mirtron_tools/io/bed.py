@@ -7,7 +7,7 @@ from typing import Iterator
 
 from ..coordinates import Region
 from ..errors import InputError
-from .fasta import RNA_LETTERS, FastaRecord, HairpinStats
+from .fasta import FastaRecord, HairpinStats
 from .genome import Genome
 from .text import read_lines
 
@@ -72,11 +72,7 @@ def iter_bed_hairpins(path: str | os.PathLike, genome: Genome, max_length: int, 
             stats.skipped_long.append(identifier)
             continue
         sequence = genome.fetch(region.contig, region.start, region.end, region.strand)
-        ambiguous = sum(1 for letter in sequence if letter not in RNA_LETTERS)
-        if ambiguous:
-            stats.ambiguous_positions += ambiguous
-            stats.ambiguous_records += 1
-        stats.records += 1
+        stats.add(sequence)
         yield FastaRecord(identifier, str(region), sequence, line), region
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Sequence
 
 from ..coverage import COVERAGE_FORMAT_VERSION, COVERAGE_KIND, SUMMARY_HEADER, CoverageSet, merge_coverage
@@ -11,12 +10,6 @@ from .npz import read_arrays, write_arrays
 from .tsv import write_table
 
 REQUIRED = ("ids", "lengths", "flank", "offsets", "counts", "library_sizes")
-
-
-def summary_path(npz_path: str | os.PathLike) -> Path:
-    """``x.cov.npz`` -> ``x.cov.tsv``."""
-    path = Path(npz_path)
-    return path.with_suffix(".tsv") if path.suffix == ".npz" else Path(f"{path}.tsv")
 
 
 def write_coverage(path: str | os.PathLike, coverage: CoverageSet, extra: dict | None = None,

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Iterator, Mapping
 
 import numpy as np
@@ -10,7 +9,7 @@ import numpy as np
 from ..encoding import ENCODED_KIND, ENCODING_FORMAT_VERSION, EncodedSet
 from ..errors import InputError
 from .atomic import atomic_outputs
-from .npz import iter_rows, open_checked, read_arrays, write_arrays
+from .npz import iter_rows, open_checked, read_arrays, table_path, write_arrays
 from .tsv import write_table
 
 REQUIRED = ("ids", "sequences", "structures", "mfe", "max_length")
@@ -18,12 +17,6 @@ REQUIRED = ("ids", "sequences", "structures", "mfe", "max_length")
 #: reader's alphabet after T is read as U).
 SEQUENCE_LETTERS = frozenset("ACGUNRYKMSWBDHV")
 STRUCTURE_LETTERS = frozenset("().")
-
-
-def sidecar_path(npz_path: str | os.PathLike) -> Path:
-    """``x.npz`` -> ``x.tsv``."""
-    path = Path(npz_path)
-    return path.with_suffix(".tsv") if path.suffix == ".npz" else Path(f"{path}.tsv")
 
 
 def write_encoded(path: str | os.PathLike, encoded: EncodedSet, table: str | os.PathLike | None = None,
@@ -35,7 +28,7 @@ def write_encoded(path: str | os.PathLike, encoded: EncodedSet, table: str | os.
     with atomic_outputs() as group:
         write_arrays(path, ENCODED_KIND, ENCODING_FORMAT_VERSION, {**encoded.to_arrays(), **(metadata or {})}, group)
         if table != "":
-            write_table(table or sidecar_path(path), encoded.table_header(), encoded.table_rows(), group=group)
+            write_table(table or table_path(path), encoded.table_header(), encoded.table_rows(), group=group)
 
 
 def read_encoded(path: str | os.PathLike) -> EncodedSet:

@@ -96,6 +96,16 @@ class HairpinStats:
     def __post_init__(self):
         self.skipped_long = self.skipped_long or []
 
+    def add(self, sequence: str) -> None:
+        """Count a hairpin that is read, and its positions that are not A, C, G or U."""
+        from ..encoding import count_ambiguous
+
+        ambiguous = count_ambiguous(sequence)
+        if ambiguous:
+            self.ambiguous_positions += ambiguous
+            self.ambiguous_records += 1
+        self.records += 1
+
 
 def iter_hairpins(path: str | os.PathLike, max_length: int, skip_long: bool,
                   stats: HairpinStats) -> Iterator[FastaRecord]:
@@ -108,9 +118,5 @@ def iter_hairpins(path: str | os.PathLike, max_length: int, skip_long: bool,
                                  record.line)
             stats.skipped_long.append(record.identifier)
             continue
-        ambiguous = sum(1 for letter in record.sequence if letter not in RNA_LETTERS)
-        if ambiguous:
-            stats.ambiguous_positions += ambiguous
-            stats.ambiguous_records += 1
-        stats.records += 1
+        stats.add(record.sequence)
         yield record

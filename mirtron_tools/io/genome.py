@@ -115,9 +115,9 @@ class Genome:
         ``chr`` prefix (or ``chrM``/``MT``), which is logged once per name; else InputError."""
         if contig in self.lengths:
             return contig
-        from .known import contig_key
+        from .known import same_contig
 
-        matches = [name for name in self.lengths if contig_key(name) == contig_key(contig)]
+        matches = same_contig(contig, self.lengths)
         if len(matches) == 1:
             renamed = getattr(self, "_renamed", set())
             if (source, contig) not in renamed:
@@ -131,11 +131,13 @@ class Genome:
 
     def check_contig(self, contig: str, source: str, line: int | None = None) -> None:
         if contig not in self.lengths:
-            shown = ", ".join(list(self.lengths)[:5])
-            alternative = contig[3:] if contig.startswith("chr") else f"chr{contig}"
-            hint = f"; the genome has '{alternative}' (chr naming differs)" if alternative in self.lengths else ""
-            raise InputError(source, f"contig '{contig}' is not in genome {self.path} (it has: {shown}"
-                             f"{' ...' if len(self.lengths) > 5 else ''}){hint}", line)
+            from .known import same_contig
+            from .text import shortened
+
+            alike = same_contig(contig, self.lengths)  # more than one: which one is meant is not guessed
+            hint = f"; the genome has '{alike[0]}' (chr naming differs)" if alike else ""
+            raise InputError(source, f"contig '{contig}' is not in genome {self.path} (it has: "
+                             f"{shortened(self.lengths)}){hint}", line)
 
     def fetch(self, contig: str, start: int, end: int, strand: str = "+") -> str:
         """Sequence of ``[start, end)`` on ``strand``, upper-case RNA (minus: reverse complement)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import zipfile
 import zlib
+from pathlib import Path
 from typing import Iterator, Mapping
 
 import numpy as np
@@ -12,6 +13,13 @@ from ..errors import FormatVersionError, InputError
 from .atomic import AtomicOutputs, atomic_outputs
 
 ZIP_MAGIC = b"PK\x03\x04"
+
+
+def table_path(npz_path: str | os.PathLike) -> Path:
+    """The default path of the TSV table written beside an NPZ: ``x.npz`` -> ``x.tsv``, ``x.cov.npz`` ->
+    ``x.cov.tsv``, any other name gets ``.tsv`` added."""
+    path = Path(npz_path)
+    return path.with_suffix(".tsv") if path.suffix == ".npz" else Path(f"{path}.tsv")
 
 
 def write_arrays(path: str | os.PathLike, kind: str, version: int, arrays: Mapping[str, np.ndarray],

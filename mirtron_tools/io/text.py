@@ -16,10 +16,10 @@ GZIP_MAGIC = b"\x1f\x8b"
 ENCODING = "utf-8-sig"
 
 
-def shortened(items, limit: int = 5) -> str:
+def shortened(items, limit: int = 5, separator: str = ", ") -> str:
     """``a, b, c, d, e and 7 more``: the first ``limit`` items of a list for a message, and how many are left."""
     items = [str(item) for item in items]
-    shown = ", ".join(items[:limit])
+    shown = separator.join(items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
