@@ -145,7 +145,7 @@ def test_predict_npz_equals_fasta_and_evaluates(tmp_path, test_data, capsys):
     assert predict.main(["--model", model, str(test_data / "synthetic_hairpins.fa"), "-o", str(tmp_path / "b.tsv"),
                          "-q"]) == 0
     assert_files_equal(tmp_path / "b.tsv", tmp_path / "a.tsv")
-    assert "evaluation on 20 labelled hairpins: auc" in capsys.readouterr().err
+    assert "evaluation on 20 labelled hairpins: AUC" in capsys.readouterr().err
     header, row = (tmp_path / "m.tsv").read_text().splitlines()
     assert header.split("\t")[:4] == ["n", "threshold", "auc", "aupr"] and row.startswith("20\t")
 
