@@ -132,7 +132,7 @@ def best_f1_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
 class LabelledScores:
     """Scores of the labelled hairpins (``truth``: id -> 0/1), gathered chunk by chunk in input order."""
 
-    def __init__(self, truth: dict[str, int]):
+    def __init__(self, truth: dict[str, int]) -> None:
         self.truth = truth
         self.seen: set[str] = set()
         self.ids: list[str] = []

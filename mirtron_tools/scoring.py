@@ -8,11 +8,14 @@ genome-scan context and coverage channels, as its manifest says) and :func:`scor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from .encoding import EncodedSet, model_inputs, uses_context, uses_energy
+
+if TYPE_CHECKING:
+    from .coverage import CoverageSet
 
 
 @dataclass
@@ -20,7 +23,7 @@ class Scored:
     """Scored rows: ids, lengths (nt), annotation columns and probabilities, in parallel."""
 
     ids: Sequence[str]
-    lengths: Sequence[int]
+    lengths: Sequence[int] | np.ndarray
     annotations: Mapping[str, np.ndarray]
     probabilities: np.ndarray
 
@@ -38,7 +41,7 @@ class ModelInputs:
 
     manifest: dict
     source: str
-    coverage: object | None = None
+    coverage: CoverageSet | None = None
     coverage_source: str = ""
     energy: bool = field(init=False)
     context: bool = field(init=False)

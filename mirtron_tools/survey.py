@@ -91,7 +91,7 @@ class SurveyTally:
     """The scores a survey needs, gathered chunk by chunk: real candidates', decoys' and which real
     candidates overlap known loci (``known``: a :class:`mirtron_tools.io.known.KnownIndex` or None)."""
 
-    def __init__(self, known=None):
+    def __init__(self, known=None) -> None:
         self.known = known
         self.real: list[np.ndarray] = []
         self.decoys: list[np.ndarray] = []

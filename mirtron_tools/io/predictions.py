@@ -2,7 +2,7 @@
 :class:`Scored` rows (scored now, or the scores of a genome scan's pieces)."""
 from __future__ import annotations
 
-from typing import IO, Sequence
+from typing import IO, Mapping, Sequence
 
 import numpy as np
 
@@ -14,7 +14,7 @@ HIDDEN_COLUMNS = ("decoy",)
 TSV_COLUMNS = ("id", "length", "probability", "call")
 
 
-def annotation_columns(annotations: dict) -> list[str]:
+def annotation_columns(annotations: Mapping[str, np.ndarray]) -> list[str]:
     """The input's annotation columns in the documented order (BED order first), then any others sorted."""
     return ([key for key in ANNOTATION_COLUMNS if key in annotations and key not in HIDDEN_COLUMNS]
             + sorted(key for key in annotations if key not in ANNOTATION_COLUMNS and key not in HIDDEN_COLUMNS))
