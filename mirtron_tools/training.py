@@ -47,14 +47,41 @@ class TrainingConfig:
     #: share of :data:`AUTO_TREE_WEIGHTS` with the best out-of-fold AUC (:func:`choose_tree_weight`)
     tree_weight: float | str = 0.0
     architecture: Architecture = field(default_factory=Architecture)
+    #: the tree member's settings (number, depth, ...), when ``tree_weight`` is not 0
+    trees: BoostingConfig = field(default_factory=BoostingConfig)
+
+    def check(self, ensemble: int = 1, folds: int = 0, fine_tuning: bool = False) -> None:
+        """Raise ValueError when the settings contradict each other or the run (``ensemble`` members,
+        ``folds`` of cross-validation, fine-tuning a model). Messages name the fields."""
+        if folds == 1 or folds < 0:
+            raise ValueError("folds must be 0 (no cross-validation) or at least 2")
+        if fine_tuning and (folds or ensemble > 1):
+            raise ValueError("init_model fine-tunes the given model as it is: use it without folds and ensemble")
+        if not 0 <= self.regression_weight <= 1:
+            raise ValueError("regression_weight must be between 0 and 1")
+        if self.tree_weight != AUTO and not (isinstance(self.tree_weight, (int, float))
+                                             and 0 <= self.tree_weight <= 1):
+            raise ValueError("tree_weight must be between 0 and 1, or auto")
+        for name, weight in (("regression_weight", self.regression_weight), ("tree_weight", self.tree_weight)):
+            if weight and ensemble < 2:
+                raise ValueError(f"{name} needs an ensemble of 2 or more members: the {name.split('_')[0]} member "
+                                 "joins an ensemble")
+        if self.tree_weight == AUTO and self.regression_weight > 0.8:
+            raise ValueError("tree_weight auto needs regression_weight 0.8 or less (trees and networks keep at "
+                             "least 0.1 each)")
+        if self.tree_weight != AUTO and self.regression_weight + float(self.tree_weight) > 1:
+            raise ValueError("regression_weight and tree_weight add up to more than 1")
+        if self.monitor not in ("loss", "auc"):
+            raise ValueError(f"unknown early-stopping monitor {self.monitor!r}")
 
     def to_dict(self) -> dict:
         record = asdict(self)
         # the manifest key that mt-train has always written and every saved model carries
         record["kmer_weight"] = record.pop("regression_weight")
         record["architecture"] = self.architecture.to_dict()
+        record.pop("trees")
         if self.tree_weight:
-            record["trees"] = BoostingConfig().to_dict()
+            record["trees"] = self.trees.to_dict()
         return record
 
 
@@ -304,7 +331,7 @@ def fit_ensemble(
         class_weights = np.array(balanced_class_weights(labels))  # of all the data, for every fold alike
 
         def fit_balanced_trees(rows, row_labels):
-            return fit_trees(rows, row_labels, sample_weights=class_weights[row_labels])
+            return fit_trees(rows, row_labels, config.trees, sample_weights=class_weights[row_labels])
 
         parts["trees"] = _out_of_fold(features, labels, folds, fit_balanced_trees, tree_probability)
         if config.tree_weight == AUTO:
@@ -348,7 +375,7 @@ def choose_tree_weight(labels: np.ndarray, parts: dict[str, np.ndarray],
         if share + regression_weight <= 0.9 + 1e-9:
             search[f"{share:g}"] = metrics.roc_auc(labels, blend_parts(parts, regression_weight, share))
     if not search:
-        raise ValueError("--tree-weight auto needs --kmer-weight 0.8 or less")
+        raise ValueError("tree_weight auto needs regression_weight 0.8 or less")
     best = max(search.items(), key=lambda item: (round(item[1], 12), -abs(float(item[0]) - 0.5)))
     return float(best[0]), search
 

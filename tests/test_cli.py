@@ -267,14 +267,15 @@ def test_train_ensemble_with_tree_member_then_predict_and_attend(tmp_path, test_
         train.main([*common, "--ensemble", "2", "--tree-weight", "-0.1"])
     assert usage.value.code == 2 and "between 0 and 1" in capsys.readouterr().err
     assert not model_path.exists()
-    assert train.main([*common, "--ensemble", "2", "--tree-weight", "0.5", "--energy"]) == 0
+    assert train.main([*common, "--ensemble", "2", "--tree-weight", "0.5", "--energy", "--trees", "10",
+                       "--tree-depth", "3"]) == 0
     model, manifest = load_model(model_path)
-    assert manifest["training"]["tree_weight"] == 0.5 and manifest["training"]["trees"]["depth"] == 4
+    assert manifest["training"]["tree_weight"] == 0.5 and manifest["training"]["trees"]["depth"] == 3
     assert set(manifest["member_metrics"]) == {"networks", "trees"}
     assert 0 <= manifest["member_metrics"]["trees"]["auc"] <= 1
     assert model.get_layer(TREE_MEMBER) and model.get_layer("probability").mixture_weights == (0.5, 0.5)
     listing = predict.model_listing({"t": model_path})
-    assert "+ 200 boosted trees of depth 4 (weight 0.5)" in listing
+    assert "+ 10 boosted trees of depth 3 (weight 0.5)" in listing
     assert "  trees alone (out_of_fold, threshold " in listing and "  networks alone (out_of_fold" in listing
     hairpins = test_data / "synthetic_hairpins"
     assert predict.main(["--model", str(model_path), str(hairpins.with_suffix(".fa")), "-o",
@@ -294,7 +295,7 @@ def test_train_ensemble_with_tree_member_then_predict_and_attend(tmp_path, test_
     common[-1] = str(tuned)
     assert train.main([*common, "--init-model", str(model_path), "--epochs", "1"]) == 0
     tuned_model, tuned_manifest = load_model(tuned)
-    assert tuned_manifest["training"]["tree_weight"] == 0.5 and tuned_manifest["training"]["trees"]["trees"] == 200
+    assert tuned_manifest["training"]["tree_weight"] == 0.5 and tuned_manifest["training"]["trees"]["trees"] == 10
     assert np.array_equal(tuned_model.get_layer(TREE_MEMBER).get_weights()[2], model.get_layer(TREE_MEMBER).get_weights()[2])
 
 
@@ -310,7 +311,7 @@ def test_train_tree_weight_auto_records_the_share_chosen_on_out_of_fold_auc(tmp_
     with pytest.raises(SystemExit):
         train.main([*common, "--ensemble", "2", "--tree-weight", "half"])
     assert "'auto'" in capsys.readouterr().err and not model_path.exists()
-    assert train.main([*common, "--ensemble", "2", "--tree-weight", "auto"]) == 0
+    assert train.main([*common, "--ensemble", "2", "--tree-weight", "auto", "--trees", "10"]) == 0
     model, manifest = load_model(model_path)
     training = manifest["training"]
     search = training["tree_weight_search"]

@@ -355,3 +355,23 @@ def test_choose_tree_weight_follows_the_better_part_and_breaks_ties_at_a_half():
     assert share == 0.6 and max(map(float, search)) == 0.6
     blended = blend_parts({"networks": poor, "kmer": noise, "trees": good}, 0.3, 0.6)
     assert np.allclose(blended, 0.1 * poor + 0.3 * noise + 0.6 * good, atol=1e-6)
+
+
+def test_training_config_check_names_the_contradiction():
+    """The model contract's option checks live in the library (mt-train only maps field names to options)."""
+    from mirtron_tools.boosting import BoostingConfig
+    from mirtron_tools.training import TrainingConfig
+
+    TrainingConfig(tree_weight="auto").check(ensemble=3)
+    for config, run, message in [
+        (TrainingConfig(regression_weight=0.5), {}, "regression_weight needs an ensemble"),
+        (TrainingConfig(tree_weight=0.6, regression_weight=0.5), {"ensemble": 2}, "add up to more than 1"),
+        (TrainingConfig(tree_weight="auto", regression_weight=0.9), {"ensemble": 2}, "0.8 or less"),
+        (TrainingConfig(tree_weight=1.5), {"ensemble": 2}, "between 0 and 1, or auto"),
+        (TrainingConfig(), {"ensemble": 2, "fine_tuning": True}, "without folds and ensemble"),
+        (TrainingConfig(monitor="accuracy"), {}, "monitor"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            config.check(**run)
+    record = TrainingConfig(tree_weight=0.5, trees=BoostingConfig(trees=7, depth=2)).to_dict()
+    assert record["trees"]["trees"] == 7 and record["trees"]["depth"] == 2 and "trees" not in TrainingConfig().to_dict()

@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     which = outputs.add_mutually_exclusive_group()
     which.add_argument("--ids", metavar="ID,ID,...", type=_id_list,
                        help="analyse and draw only these hairpins (every id must be in the input)")
-    which.add_argument("--top", type=_non_negative_int, default=None, metavar="N",
+    which.add_argument("--top", type=common.non_negative_int, default=None, metavar="N",
                        help="draw the N highest-probability hairpins (default: 10; 0 = aggregate figure only)")
     common.add_throughput(parser, chunk_size=1024)
     common.add_length_limit(parser)
@@ -84,13 +84,6 @@ def _id_list(text: str) -> list[str]:
     if not identifiers:
         raise argparse.ArgumentTypeError("give at least one id")
     return list(dict.fromkeys(identifiers))
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
-    return value
 
 
 def sidecar(output: str, name: str) -> str | None:
@@ -142,8 +135,9 @@ def check_plot_folder(folder: str) -> bool:
 
 def _unknown_ids_error(source: str, unknown: Sequence[str]):
     from ..errors import InputError
+    from ..io.text import shortened
 
-    shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+    shown = shortened(unknown)
     return InputError(source, f"{len(unknown)} id(s) given with --ids are not in the input: {shown}")
 
 

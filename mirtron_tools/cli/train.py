@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime
 import logging
 import os
 from pathlib import Path
@@ -76,16 +75,20 @@ def build_parser() -> argparse.ArgumentParser:
                          help="with --ensemble: give this share (0-1) of the probability to an L2-regularised "
                               "logistic regression on 1-3-mer frequencies and end dinucleotides, fitted on the "
                               "same folds; it generalises across data sources where composition matters "
-                              "(the bundled models used 0.5 until the --tree-weight trees replaced it) (default: %(default)s)")
+                              "(default: %(default)s)")
     fitting.add_argument("--tree-weight", type=_tree_share, default=0.0, metavar="W|auto",
                          help="with --ensemble: give this share (0-1) of the probability to gradient-boosted "
-                              "trees (200 trees of depth 4) on the regression's features plus stem-loop shape "
+                              "trees (--trees of depth --tree-depth) on the regression's features plus stem-loop shape "
                               "features (unpaired ends, hairpin loops, stems, bulges, arms) and the pyrimidine "
                               "shares of splice-site windows, fitted on the same folds; --kmer-weight + "
                               "--tree-weight must not exceed 1. 'auto' chooses the share (0.1-0.9, the networks "
                               "keeping at least 0.1) with the best out-of-fold AUC and records every share's AUC "
                               "in the manifest (the bundled models use auto and no k-mer share) "
                               "(default: %(default)s)")
+    fitting.add_argument("--trees", type=common.positive_int, default=200, metavar="N",
+                         help="number of boosted trees of the --tree-weight member (default: %(default)s)")
+    fitting.add_argument("--tree-depth", type=common.positive_int, default=4, metavar="D",
+                         help="depth of each boosted tree (default: %(default)s)")
     fitting.add_argument("--energy", action="store_true",
                          help="also give the model each hairpin's minimum free energy per nucleotide, as an "
                               "extra input channel taken from the NPZ's mfe column; with --kmer-weight or --tree-weight "
@@ -132,6 +135,7 @@ def load_training_data(args: argparse.Namespace):
     from ..datasets import labelled_union, labels_for
     from ..errors import InputError
     from ..io.encoded import read_encoded
+    from ..io.text import shortened
     from ..io.tsv import read_labels
 
     if args.encoded or args.labels:
@@ -150,7 +154,7 @@ def load_training_data(args: argparse.Namespace):
                                                   [(path, read_encoded(path)) for path in args.negative])
         if dropped:
             logger.warning("dropped %d hairpin(s) whose identical sequence is labelled both ways: %s",
-                           len(dropped), ", ".join(dropped[:5]) + (" ..." if len(dropped) > 5 else ""))
+                           len(dropped), shortened(dropped))
         sources = {"positive": [Path(path).name for path in args.positive],
                    "negative": [Path(path).name for path in args.negative]}
     for value, name, files in ((1, "positive", args.positive), (0, "negative", args.negative)):
@@ -161,45 +165,42 @@ def load_training_data(args: argparse.Namespace):
     return encoded, labels, sources
 
 
-def check_initial_model(args: argparse.Namespace, extra_channels: list[str]) -> tuple[Path, dict]:
-    """The --init-model file and manifest, after checking it can start this training run."""
-    from ..encoding import ENCODING_FORMAT_VERSION, model_channels, uses_energy
-    from ..errors import InputError, ModelError
-    from ..io.model import read_manifest, resolve_model
-
-    if args.folds or args.ensemble > 1:
-        raise InputError("mt-train", "--init-model fine-tunes the given model as it is: use it without --folds "
-                         "and --ensemble")
-    path = resolve_model(args.init_model)
-    manifest = read_manifest(path)
-    channels = model_channels(args.energy or uses_energy(manifest), extra_channels)
-    if manifest.get("encoding_format_version") != ENCODING_FORMAT_VERSION:
-        raise ModelError(f"{args.init_model}: model was trained on encoding format version "
-                         f"{manifest.get('encoding_format_version')}, this mirtron_tools encodes version "
-                         f"{ENCODING_FORMAT_VERSION}")
-    if list(manifest.get("channels", [])) != channels:
-        raise ModelError(f"{args.init_model}: model input channels ({', '.join(manifest.get('channels', []))}) "
-                         f"differ from the training data's ({', '.join(channels)})"
-                         + (" (give or drop --coverage to match)" if len(manifest.get("channels", [])) != len(channels)
-                            else ""))
-    return path, manifest
+#: TrainingConfig field names -> the mt-train options that set them (for the library's messages)
+OPTION_NAMES = {"without folds and ensemble": "without --folds and --ensemble",
+                "an ensemble of 2 or more members": "--ensemble N (N >= 2)", "regression_weight": "--kmer-weight",
+                "tree_weight": "--tree-weight", "init_model": "--init-model", "folds": "--folds", "monitor": "--monitor"}
 
 
-def initial_model_record(name: str | None, path: Path | None, manifest: dict | None) -> dict | None:
-    """What the manifest says about the model a fine-tuned model started from."""
-    if name is None or manifest is None:
-        return None
-    return {"name": name, "file": Path(path).name, "task": manifest.get("task"),
-            "created": manifest.get("created"), "description": manifest.get("description", ""),
-            "training_data_sha256": manifest.get("training_data", {}).get("sha256"),
-            "architecture": manifest.get("training", {}).get("architecture")}
+def _config(args: argparse.Namespace, energy: bool):
+    """The TrainingConfig of the command line, checked (a contradiction is one line naming the options)."""
+    import re
+
+    from ..boosting import BoostingConfig
+    from ..errors import InputError
+    from ..model import Architecture
+    from ..training import TrainingConfig
+
+    config = TrainingConfig(
+        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, patience=args.patience,
+        monitor=args.monitor, validation_fraction=args.validation_fraction, seed=args.seed,
+        regression_weight=args.kmer_weight, tree_weight=args.tree_weight, energy=energy,
+        architecture=Architecture(lstm_units=args.lstm_units, attention_units=args.attention_units,
+                                  dropout=args.dropout),
+        trees=BoostingConfig(trees=args.trees, depth=args.tree_depth))
+    try:
+        config.check(ensemble=args.ensemble, folds=args.folds, fine_tuning=bool(args.init_model))
+    except ValueError as error:
+        names = sorted(OPTION_NAMES, key=len, reverse=True)  # the longest phrase first
+        message = re.sub("|".join(re.escape(name) for name in names), lambda found: OPTION_NAMES[found.group(0)],
+                         str(error))
+        raise InputError("mt-train", message) from None
+    return config
 
 
 def execute(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..encoding import model_channels, uses_energy
-    from ..errors import InputError
     from ..io.atomic import atomic_outputs, check_outputs
     from ..io.tsv import write_table
 
@@ -208,21 +209,7 @@ def execute(args: argparse.Namespace) -> int:
                   [*args.positive, *args.negative, args.encoded, args.labels, *args.coverage,
                    args.init_model if args.init_model and os.path.isfile(args.init_model) else None],
                   files_only={"-o": "a model (.keras)", "--plots": "a PNG figure"})
-    if args.folds and args.folds < 2:
-        raise InputError("mt-train", "--folds needs K >= 2")
-    if not 0 <= args.kmer_weight <= 1:
-        raise InputError("mt-train", "--kmer-weight must be between 0 and 1")
-    if args.kmer_weight and args.ensemble < 2:
-        raise InputError("mt-train", "--kmer-weight needs --ensemble N (N >= 2): the k-mer model joins an ensemble")
-    if args.tree_weight != "auto" and not 0 <= args.tree_weight <= 1:
-        raise InputError("mt-train", "--tree-weight must be between 0 and 1, or auto")
-    if args.tree_weight and args.ensemble < 2:
-        raise InputError("mt-train", "--tree-weight needs --ensemble N (N >= 2): the trees join an ensemble")
-    if args.tree_weight == "auto" and args.kmer_weight > 0.8:
-        raise InputError("mt-train", "--tree-weight auto needs --kmer-weight 0.8 or less (trees and networks "
-                                     "keep at least 0.1 each)")
-    if args.tree_weight != "auto" and args.kmer_weight + args.tree_weight > 1:
-        raise InputError("mt-train", "--kmer-weight and --tree-weight add up to more than 1")
+    _config(args, args.energy)  # contradictions among the options fail before the data are read
     encoded, labels, sources = load_training_data(args)
     logger.info("training on %d hairpins: %d positive, %d negative", len(labels), int(labels.sum()),
                 int((labels == 0).sum()))
@@ -238,30 +225,29 @@ def execute(args: argparse.Namespace) -> int:
         logger.info("coverage joined for all %d hairpins (flank %d nt)", len(encoded), coverage.flank)
     init_path, init_manifest = None, None
     if args.init_model:  # checked before TensorFlow loads and before any training
-        init_path, init_manifest = check_initial_model(args, coverage_channel_names)
+        from ..io.model import read_manifest, resolve_model
+        from ..manifest import check_initial_model
+
+        init_path = resolve_model(args.init_model)
+        init_manifest = read_manifest(init_path)
+        check_initial_model(args.init_model, init_manifest,
+                            model_channels(args.energy or uses_energy(init_manifest), coverage_channel_names))
     energy = bool(args.energy or (init_manifest is not None and uses_energy(init_manifest)))
+    config = _config(args, energy)
     if args.seed is None:
         logger.warning("no --seed given: this run cannot be reproduced exactly")
 
     common.load_tensorflow(args.debug, args.threads)
     from .. import metrics as metric_functions
-    from ..encoding import ENCODING_FORMAT_VERSION, model_inputs
+    from ..encoding import model_inputs
     from ..io.model import save_model
-    from ..model import Architecture
+    from ..manifest import build_manifest
     from ..plots import curves_figure, save_figure
-    from ..prediction import training_lengths
-    from ..prior import training_prior_record
-    from ..training import TrainingConfig, cross_validate, data_sha256, fit, fit_ensemble, set_seed, software_versions
+    from ..training import cross_validate, fit, fit_ensemble, set_seed
 
-    config = TrainingConfig(
-        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, patience=args.patience,
-        monitor=args.monitor,
-        validation_fraction=args.validation_fraction, seed=args.seed, regression_weight=args.kmer_weight,
-        tree_weight=args.tree_weight,
-        energy=energy, architecture=Architecture(lstm_units=args.lstm_units, attention_units=args.attention_units,
-                                  dropout=args.dropout))
     arrays = model_inputs(encoded, extra, energy=energy)
     rows, curves = [], {}
+    pooled = None
     if args.folds:
         with common.Progress(f"cross-validation ({args.folds} folds)", None, args.quiet, unit="epochs") as folds:
             fold_results, out_of_fold = cross_validate(
@@ -301,45 +287,12 @@ def execute(args: argparse.Namespace) -> int:
                  *(f"{validation[name]:.4f}" for name in metric_functions.METRIC_NAMES)])
     curves[held_out_name] = (result.held_out_labels, result.held_out_scores)
 
-    manifest = {
-        "task": args.task,
-        "positive_class": args.task,
-        "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "encoding_format_version": ENCODING_FORMAT_VERSION,
-        "channels": model_channels(energy, coverage_channel_names),
-        "coverage": coverage_record,
-        "max_length": int(encoded.max_length),
-        "threshold": float(result.threshold),
-        # what mt-predict --prior re-weights from (both classes weigh the same in training) and the share
-        # of positives of the data the threshold was chosen on; the lengths the model saw
-        **training_prior_record(int(np.sum(result.held_out_labels)),
-                                int(np.sum(np.asarray(result.held_out_labels) == 0))),
-        "training_lengths": training_lengths(encoded.lengths),
-        "seed": args.seed,
-        "training_data": {"sources": sources, "sha256": data_sha256(arrays, labels),
-                          "n_positive": int(labels.sum()), "n_negative": int((labels == 0).sum())},
-        "training": {**config.to_dict(), "epochs_run": result.epochs_run, "ensemble_members": args.ensemble,
-                     # the share the model uses; with auto, also every share tried and its out-of-fold AUC
-                     **({"tree_weight": result.tree_weight, "tree_weight_auto": True,
-                         "tree_weight_search": result.tree_weight_search}
-                        if config.tree_weight == "auto" else {}),
-                     # a fine-tuned model keeps the architecture, members and member shares of the model
-                     # it started from
-                     **({"architecture": init_manifest.get("training", {}).get("architecture"),
-                         "ensemble_members": init_manifest.get("training", {}).get("ensemble_members", 1),
-                         **{key: value for key, value in init_manifest.get("training", {}).items()
-                            if key in ("kmer_weight", "tree_weight", "trees", "tree_weight_auto")}}
-                        if init_manifest is not None else {})},
-        "init_model": initial_model_record(args.init_model, init_path, init_manifest),
-        "description": args.description,
-        "metrics": {held_out_name.split()[0]: validation,
-                    **({"cross_validation_pooled": pooled} if args.folds else {})},
-        # each part of a blended ensemble on its own: out-of-fold metrics at its own best-F1 threshold
-        "member_metrics": {part: {"threshold": threshold, **metric_functions.evaluate(labels, scores, threshold)}
-                           for part, scores in result.held_out_parts.items()
-                           for threshold in [metric_functions.best_f1_threshold(labels, scores)]},
-        "versions": software_versions(),
-    }
+    manifest = build_manifest(
+        task=args.task, config=config, result=result, encoded=encoded, labels=labels, arrays=arrays, sources=sources,
+        channels=model_channels(energy, coverage_channel_names), coverage=coverage_record, ensemble=args.ensemble,
+        seed=args.seed, description=args.description, held_out_name=held_out_name,
+        pooled=pooled,
+        initial=(args.init_model, init_path, init_manifest) if init_manifest is not None else None)
     # All three outputs appear together or not at all: each is written to a temporary file and
     # the renames happen only after the last one was written.
     with atomic_outputs() as group:
