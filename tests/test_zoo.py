@@ -251,6 +251,7 @@ def _check_tree_weight(manifest, script):
         assert training["tree_weight"] == script.TREE_WEIGHT
 
 
+@pytest.mark.slow  # rebuilds the training set from ../shared/data (minutes); .ci/run runs it
 @pytest.mark.skipif("premirna" not in model_io.bundled_models(), reason="premirna model not installed")
 def test_premirna_manifest_matches_its_build_script(shared_data, tmp_path):
     script = _build_script("premirna")
