@@ -88,6 +88,7 @@ def test_bundled_name_resolves_and_scores_like_the_file(zoo, tmp_path, test_data
 
 def test_real_bundled_names_resolve_inside_the_package():
     package = Path(model_io.__file__).resolve().parent.parent / "models"
+    assert sorted(model_io.bundled_models()) == sorted(BUILD_SCRIPTS)  # every model is installed, none extra
     for name in model_io.bundled_models():
         assert model_io.resolve_model(name) == package / f"{name}.keras"
 
@@ -289,5 +290,10 @@ def test_human_mirtron_manifest_matches_its_build_script(shared_data, tmp_path):
 
 
 def test_build_scripts_exist_for_every_name():
+    """Each bundled model names the script that built it, and that script writes that model by default."""
     for name, module in BUILD_SCRIPTS.items():
-        assert (BENCH / f"{module}.py").is_file(), name
+        script = BENCH / f"{module}.py"
+        manifest = model_io.read_manifest(model_io.resolve_model(name))
+        assert manifest["built_by"] == f"bench/{module}.py", name
+        source = script.read_text()
+        assert "def main(" in source and f'"{name}.keras"' in source, f"{script.name} does not write {name}.keras"
