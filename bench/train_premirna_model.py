@@ -37,10 +37,10 @@ SEED = 1
 EPOCHS = 30
 PATIENCE = 6
 MEMBERS = 5
-#: the logistic-regression member's share (0.5 until the trees replaced it: see bench/RESULTS.md)
+#: the logistic-regression member's share (0.5 until the trees replaced it: see CHANGELOG.md)
 REGRESSION_WEIGHT = 0.0
 #: the gradient-boosted tree member's share (mt-train --tree-weight): "auto" = chosen by mt-train among
-#: 0.1-0.9 on the out-of-fold AUC of the training data (0.5 fixed until 2026-12-01: see bench/RESULTS.md)
+#: 0.1-0.9 on the out-of-fold AUC of the training data (0.5 fixed until 2026-12-01: see CHANGELOG.md)
 TREE_WEIGHT = "auto"
 ENERGY = True
 MAX_LENGTH = 400
