@@ -47,6 +47,37 @@ def manpage_specs(pyproject: Path = HERE / "pyproject.toml") -> str:
                       for name, module in sorted(console_scripts(pyproject).items()))
 
 
+EPILOG_TITLE = "OUTPUTS AND EXAMPLES"
+PAGE_WIDTH = 80  # columns of the terminal a page should fit; the epilogs' lines are at most 78
+
+
+def preformat_epilog(page: str) -> str:
+    """A page whose epilog (argparse-manpage's ``.SH COMMENTS``) keeps its lines as written.
+
+    argparse-manpage writes the epilog as filled text, so man reflows it at 80 columns and the
+    example commands and output tables come out broken. Here the section is titled
+    ``OUTPUTS AND EXAMPLES`` and wrapped in ``.nf``/``.fi`` (no filling), indented as far as the
+    longest line allows within PAGE_WIDTH (the usual 7 columns at most). Anywhere in the page, a text
+    line that begins with a quote (e.g. a description line ``'chr1:100-160:+' ...``) would be read as
+    a roff request and vanish: ``\\&`` keeps it text.
+    """
+    lines = ["\\&" + line if line.startswith("'") else line for line in page.split("\n")]
+    try:
+        start = lines.index(".SH COMMENTS")
+    except ValueError:
+        return "\n".join(lines)
+    end = next((index for index in range(start + 1, len(lines)) if lines[index].startswith(".SH ")), len(lines))
+    body = lines[start + 1:end]
+    while body and not body[-1].strip():
+        body.pop()
+    body = ["\\&" + line if line.startswith(".") else line for line in body]  # text, not a request
+    longest = max((len(line.replace("\\&", "").replace("\\-", "-").replace("\\\\", "\\")) for line in body),
+                  default=0)
+    indent = max(0, min(7, PAGE_WIDTH - longest))
+    block = [f".SH {EPILOG_TITLE}", ".nf", f".in {indent}n", *body, ".in", ".fi"]
+    return "\n".join(lines[:start] + block + ([""] if end < len(lines) else []) + lines[end:])
+
+
 if __name__ == "__main__":
     from build_manpages import build_manpages, get_build_py_cmd
     from setuptools import setup
@@ -55,6 +86,16 @@ if __name__ == "__main__":
 
     # The parsers are imported from this source tree, which PEP 517 back ends do not put on sys.path.
     sys.path.insert(0, str(HERE))
+
+    class build_manpages_preformatted(build_manpages):
+        """argparse-manpage's pages, with the epilog kept as written (``preformat_epilog``)."""
+
+        def run(self) -> None:
+            super().run()
+            for name in sorted(console_scripts()):
+                page = HERE / MAN_FOLDER / f"{name}.1"
+                if page.is_file():
+                    page.write_text(preformat_epilog(page.read_text(encoding="utf-8")), encoding="utf-8")
 
     class install_with_manpages(install):
         """``install`` (also run inside bdist_wheel) plus the generated pages under share/man/man1."""
@@ -70,7 +111,7 @@ if __name__ == "__main__":
                 shutil.copy(page, folder)
 
     setup(
-        cmdclass={"build_manpages": build_manpages, "build_py": get_build_py_cmd(build_py),
+        cmdclass={"build_manpages": build_manpages_preformatted, "build_py": get_build_py_cmd(build_py),
                   "install": install_with_manpages},
         options={"build_manpages": {"manpages": manpage_specs()}},
     )

@@ -6,6 +6,8 @@ import importlib
 import importlib.metadata
 import importlib.util
 import json
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -63,6 +65,67 @@ def test_rendered_page_mentions_every_option(command):
     assert _missing_options(page, parser) == []
 
 
+def _page(command: str) -> str:
+    """The page as the build writes it: argparse-manpage's rendering, then setup.py's preformat_epilog."""
+    manpage = pytest.importorskip("argparse_manpage.manpage")
+    page = str(manpage.Manpage(_parser(command), _data={"prog": command, "project_name": "mirtron_tools",
+                                                         "description": SETUP.summary(COMMANDS[command])}))
+    return SETUP.preformat_epilog(page)
+
+
+def _example_lines(command: str) -> list[str]:
+    epilog = importlib.import_module(COMMANDS[command]).EPILOG
+    return [line for line in epilog.splitlines() if line.lstrip().startswith("mt-")]
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_epilog_lines_fit_78_columns(command):
+    epilog = importlib.import_module(COMMANDS[command]).EPILOG
+    assert _example_lines(command), f"{command}: no example in the epilog"
+    assert [line for line in epilog.splitlines() if len(line) > 78] == []
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_examples_are_preformatted_in_the_page(command):
+    lines = _page(command).splitlines()
+    assert ".SH COMMENTS" not in lines
+    start = lines.index(f".SH {SETUP.EPILOG_TITLE}")
+    assert lines[start + 1] == ".nf"
+    end = lines.index(".fi", start)
+    block = lines[start + 2:end]
+    for example in _example_lines(command):  # each example line intact, on one line of the no-fill block
+        assert example.replace("\\", "\\\\").replace("-", "\\-") in block
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_rendered_page_keeps_epilog_lines_within_80_columns(command, tmp_path):
+    groff = shutil.which("groff")
+    if groff is None:
+        pytest.skip("groff is not installed")
+    source = tmp_path / f"{command}.1"
+    source.write_text(_page(command), encoding="utf-8")
+    result = subprocess.run([groff, "-man", "-Tascii", "-P-cbou", "-rLL=80n", str(source)],
+                            capture_output=True, text=True, check=True)
+    rendered = result.stdout.splitlines()
+    assert [line for line in rendered if len(line) > 80] == []
+    stripped = [line.strip() for line in rendered]
+    epilog = importlib.import_module(COMMANDS[command]).EPILOG
+    for line in filter(None, (line.strip() for line in epilog.splitlines())):  # examples and output tables
+        assert line in stripped, f"{command}: {line!r} is not one line of the page"
+
+
+def test_page_without_epilog_is_unchanged():
+    page = '.TH MT\\-X "1"\n.SH NAME\nmt\\-x\n.SH OPTIONS\n'
+    assert SETUP.preformat_epilog(page) == page
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_no_text_line_is_read_as_a_request(command):
+    """A line that begins with a quote is a roff request: its text would vanish from the page."""
+    assert [line for line in _page(command).splitlines() if line.startswith("'")] == []
+    assert "\\&'chr1:100\\-160:+'" in _page("mt-encode")
+
+
 def test_missing_option_is_noticed():
     parser = argparse.ArgumentParser(prog="mt-x")
     parser.add_argument("--kept")
@@ -87,4 +150,6 @@ def test_installed_page(command):
         pytest.skip("editable install: pages are installed only by 'pip install .' (wheel data)")
     page = Path(sys.prefix, "share", "man", "man1", f"{command}.1")
     assert page.is_file(), f"{page} was not installed"
-    assert _missing_options(page.read_text(encoding="utf-8"), _parser(command)) == []
+    text = page.read_text(encoding="utf-8")
+    assert _missing_options(text, _parser(command)) == []
+    assert f".SH {SETUP.EPILOG_TITLE}\n.nf\n" in text  # built with setup.py's preformat_epilog

@@ -27,26 +27,30 @@ memory does not grow with the number of hairpins."""
 
 EPILOG = """\
 outputs:
-  OUTPUT (TSV)               one row per (hairpin, position), input order:
-                               attention:   id, position (1-based), nucleotide, structure, attention
-                               mutagenesis: id, position, nucleotide, structure, delta_A, delta_C,
-                                            delta_G, delta_U (p(mutant) - p(hairpin); 0 at the
-                                            hairpin's own base), importance (mean |delta|)
-                             then, for coverage models, the coverage channels at that position,
-                             scaled as the model sees them (the manifest's coverage normalisation)
-  OUTPUT.predictions.tsv     id, length, probability, call (as mt-predict)
-  OUTPUT.aggregate.tsv       group, end (5p/3p), distance (0 = terminal base), hairpins,
-                             mean_score, mean_relative (score * length / hairpin total: 1 = uniform);
-                             groups: 'predicted <class>', 'predicted other', and with --labels
-                             'true <class>', 'true other'
-  PLOTS/ (with --plots)      aggregate_<method>.FORMAT and one <id>_<method>.FORMAT per hairpin
-                             drawn: the --ids, else the --top N (default 10) highest scoring
+  OUTPUT (TSV)            one row per (hairpin, position), input order:
+    attention:   id, position (1-based), nucleotide, structure, attention
+    mutagenesis: id, position, nucleotide, structure, delta_A, delta_C,
+                 delta_G, delta_U (p(mutant) - p(hairpin); 0 at the
+                 hairpin's own base), importance (mean |delta|)
+    then, for coverage models, the coverage channels at that position,
+    scaled as the model sees them (the manifest's coverage normalisation)
+  OUTPUT.predictions.tsv  id, length, probability, call (as mt-predict)
+  OUTPUT.aggregate.tsv    group, end (5p/3p), distance (0 = terminal base),
+                          hairpins, mean_score, mean_relative (score *
+                          length / hairpin total: 1 = uniform); groups:
+                          'predicted <class>', 'predicted other', and
+                          with --labels 'true <class>', 'true other'
+  PLOTS/ (with --plots)   aggregate_<method>.FORMAT and one
+                          <id>_<method>.FORMAT per hairpin drawn: the
+                          --ids, else the --top N (default 10) highest
+                          scoring
 
 examples:
   mt-attend hairpins.npz -o attention.tsv --plots figures/
-  mt-attend --model cov.keras cand.npz --coverage cand.cov.npz --ids hsa-mir-877,hsa-mir-1226 \\
-            -o a.tsv --plots figs/ --format svg
-  mt-attend hairpins.fa -o mutagenesis.tsv --method mutagenesis --top 5 --plots figs/ --labels truth.tsv"""
+  mt-attend --model cov.keras cand.npz --coverage cand.cov.npz \\
+      --ids hsa-mir-877,hsa-mir-1226 -o a.tsv --plots figs/ --format svg
+  mt-attend hairpins.fa -o mutagenesis.tsv --method mutagenesis --top 5 \\
+      --plots figs/ --labels truth.tsv"""
 
 
 def build_parser() -> argparse.ArgumentParser:

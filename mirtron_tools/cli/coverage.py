@@ -24,12 +24,15 @@ BAM's names exactly, through --contig-alias, or by adding/removing a 'chr' prefi
 
 EPILOG = """\
 outputs:
-  OUTPUT.npz  ids (as in the sequence NPZ), lengths, flank, offsets, counts[sum(length+2*flank), 3]
-              (depth, five_prime, three_prime; one block per candidate), normalised (log1p CPM),
-              library_sizes, settings, and the candidates' coordinates
-  OUTPUT.tsv  per candidate: total reads on the hairpin, reads on each arm, fraction of read
-              5' ends within 1 nt of the hairpin start and of 3' ends within 1 nt of its end,
-              reads running past the hairpin, reads only in the flanks
+  OUTPUT.npz  ids (as in the sequence NPZ), lengths, flank, offsets,
+              counts[sum(length+2*flank), 3] (depth, five_prime,
+              three_prime; one block per candidate), normalised (log1p
+              CPM), library_sizes, settings, and the candidates'
+              coordinates
+  OUTPUT.tsv  per candidate: total reads on the hairpin, reads on each arm,
+              fraction of read 5' ends within 1 nt of the hairpin start
+              and of 3' ends within 1 nt of its end, reads running past
+              the hairpin, reads only in the flanks
 
 example:
   mt-coverage cand.npz sample1.bam sample2.bam -o cand.cov.npz --threads 2"""

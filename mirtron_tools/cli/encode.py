@@ -23,23 +23,30 @@ The coordinates (contig, 0-based start, end, strand) are kept in the NPZ and the
 
 EPILOG = """\
 output:
-  OUTPUT.npz  format_version, ids, sequences, structures, mfe, lengths and a padded one-hot
-              array onehot[n, length, 7] (A, C, G, U, paired_open, paired_close, unpaired)
-  OUTPUT.tsv  id, length, mfe, structure, sequence (one row per hairpin, input order)
+  OUTPUT.npz  format_version, ids, sequences, structures, mfe, lengths and a
+              padded one-hot array onehot[n, length, 7] (A, C, G, U,
+              paired_open, paired_close, unpaired)
+  OUTPUT.tsv  id, length, mfe, structure, sequence (one row per hairpin,
+              input order)
               (+ contig, start, end, strand when the input has coordinates)
 
-genome scan (--annotation): one row per candidate hairpin, with the columns contig, start,
-  end (0-based, end exclusive), strand, subtype (conventional, 5'-tailed, 3'-tailed), gene,
-  transcript, intron_number, intron, splice_distance (see README "Genome scan")
+genome scan (--annotation): one row per candidate hairpin, with the columns
+  contig, start, end (0-based, end exclusive), strand, subtype (conventional,
+  5'-tailed, 3'-tailed), gene, transcript, intron_number, intron,
+  splice_distance (see README "Genome scan")
 
 example:
   mt-encode hairpins.fa -o hairpins.npz --threads 2
   mt-encode candidates.bed --genome hg38.fa -o candidates.npz
-  mt-encode --genome GRCh38.fa --annotation genes.gtf -o introns.npz --threads 8
-  mt-encode --genome GRCh38.fa --annotation genes.gtf --region chr9:1-1000000 -o part.npz
+  mt-encode --genome GRCh38.fa --annotation genes.gtf -o introns.npz \\
+      --threads 8
+  mt-encode --genome GRCh38.fa --annotation genes.gtf \\
+      --region chr9:1-1000000 -o part.npz
 
-a genome scan in pieces (each piece a job of its own; mt-predict gathers the scores):
-  mt-encode --genome GRCh38.fa --annotation genes.gtf --decoys --split 16 -o plans
+a genome scan in pieces (each piece a job of its own; mt-predict gathers
+the scores):
+  mt-encode --genome GRCh38.fa --annotation genes.gtf --decoys --split 16 \\
+      -o plans
   mt-encode --plan plans/piece_03.plan.npz --genome GRCh38.fa -o piece_03.npz"""
 
 

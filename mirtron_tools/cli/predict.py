@@ -17,17 +17,20 @@ memory does not grow with the number of sequences."""
 
 EPILOG = """\
 output (TSV, input order):
-  id, length, probability, call   call = the model's positive class (e.g. 'mirtron') when
-                                  probability >= threshold (the manifest's, or --threshold),
-                                  'other' otherwise
-  then the input NPZ's annotation columns, if any (genome scan: contig, start, end, strand,
-  subtype, gene, transcript, intron_number, intron, splice_distance)
+  id, length, probability, call
+      call = the model's positive class (e.g. 'mirtron') when
+      probability >= threshold (the manifest's, or --threshold),
+      'other' otherwise
+  then the input NPZ's annotation columns, if any (genome scan: contig,
+  start, end, strand, subtype, gene, transcript, intron_number, intron,
+  splice_distance)
 output (BED6, -o x.bed or --format bed; sorted by contig, start):
   contig, start, end, id|subtype, probability x 1000, strand
 
 examples:
   mt-predict hairpins.fa -o calls.tsv
-  mt-predict --model my.keras hairpins.npz -o - --labels truth.tsv --metrics eval.tsv
+  mt-predict --model my.keras hairpins.npz -o - --labels truth.tsv \\
+      --metrics eval.tsv
   mt-predict introns.npz -o novel.bed --min-probability 0.5"""
 
 

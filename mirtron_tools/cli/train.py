@@ -21,12 +21,14 @@ and class weights balance the classes."""
 
 EPILOG = """\
 outputs:
-  MODEL.keras        the model, with a manifest (threshold, metrics, seed, data sha256, versions)
+  MODEL.keras        the model, with a manifest (threshold, metrics, seed,
+                     data sha256, versions)
   MODEL.metrics.tsv  validation metrics (and per-fold metrics with --folds)
   MODEL.curves.png   ROC and precision-recall curves
 
 example:
-  mt-train --positive mirtrons.npz --negative canonical.npz -o my.keras --seed 1 --folds 5"""
+  mt-train --positive mirtrons.npz --negative canonical.npz -o my.keras \\
+      --seed 1 --folds 5"""
 
 
 def build_parser() -> argparse.ArgumentParser:
