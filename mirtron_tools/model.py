@@ -8,10 +8,10 @@ Output: probability of the positive class. The ``attention`` layer's per-positio
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import keras
 from keras import ops
+
+from .config import Architecture  # noqa: F401  (TensorFlow-free; re-exported here)
 
 ATTENTION_LAYER = "attention"
 PROBABILITY_LAYER = "probability"
@@ -78,22 +78,6 @@ class MaskedMean(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], input_shape[0][-1])
-
-
-@dataclass(frozen=True)
-class Architecture:
-    """Hyper-parameters of the network (recorded in the model manifest)."""
-
-    lstm_units: int = 48
-    attention_units: int = 32
-    dense_units: int = 32
-    dropout: float = 0.25
-    recurrent_dropout: float = 0.0
-    motif_filters: int = 32
-    motif_width: int = 5
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def build_model(channels: int, architecture: Architecture = Architecture()) -> keras.Model:

@@ -178,9 +178,8 @@ def _config(args: argparse.Namespace, energy: bool):
     import re
 
     from ..boosting import BoostingConfig
+    from ..config import Architecture, TrainingConfig
     from ..errors import InputError
-    from ..model import Architecture
-    from ..training import TrainingConfig
 
     config = TrainingConfig(
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, patience=args.patience,
