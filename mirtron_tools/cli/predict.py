@@ -208,6 +208,7 @@ def execute(args: argparse.Namespace) -> int:
     from ..errors import InputError
     from ..io.atomic import check_outputs
     from ..io.pieces import is_scores
+    from ..io.text import check_input_file
 
     inputs = list(args.input)
     outputs = {"-o": args.output, "--metrics": args.metrics, "--survey": args.survey,
@@ -217,8 +218,7 @@ def execute(args: argparse.Namespace) -> int:
                             args.model if args.model and os.path.exists(args.model) else None],
                   files_only={"--survey-plot": "a PNG figure", **({"-o": "an NPZ"} if output_format == "npz" else {})})
     for path in inputs:  # before TensorFlow is loaded
-        if path != "-" and not os.path.isfile(path):
-            raise InputError(path, "is a folder, not a file" if os.path.isdir(path) else "no such file")
+        check_input_file(path)
     pieces = [is_scores(path) for path in inputs]
     if any(pieces):
         if not all(pieces):
@@ -266,8 +266,6 @@ def _check_piece_output(args: argparse.Namespace, output_format: str, scan_recor
     if later:
         raise InputError(args.output, f"a piece's scores keep every candidate: give {', '.join(later)} when "
                          "merging the pieces (mt-predict PIECE.scores.npz ... -o calls.bed)")
-    if args.output == "-":
-        raise InputError("-o", "a scores NPZ cannot go to standard output; name a .npz file")
 
 
 def _execute_scoring(args: argparse.Namespace, output_format: str) -> int:
