@@ -128,6 +128,9 @@ def test_missing_duplicated_and_foreign_pieces_are_refused(scan, test_data, tmp_
     _fails(capsys, [*pieces, str(scan / "whole.npz"), "-o", str(merged)], "is not a scores NPZ of mt-predict",
            merged)
     _fails(capsys, [*pieces, "-o", str(tmp_path / "m.npz")], "merged predictions are TSV or BED")
+    truncated = tmp_path / "piece_3.truncated.npz"  # a piece cut short in transfer: one line, not a traceback
+    truncated.write_bytes((scan / "piece_3.scores.npz").read_bytes()[:3000])
+    _fails(capsys, [*pieces[:2], str(truncated), "-o", str(merged)], str(truncated), merged)
     _fails(capsys, [*pieces, "-o", str(merged), "--model", "human_mirtron"], "belong(s) to scoring the pieces",
            merged)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -116,7 +117,7 @@ def is_scores(path: str | os.PathLike) -> bool:
     try:
         with np.load(str(path), allow_pickle=False) as archive:
             return "format" in archive.files and str(archive["format"]) == SCORES_KIND
-    except (OSError, ValueError):
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # truncated or corrupt: not readable as one
         return False
 
 
