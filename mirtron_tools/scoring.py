@@ -16,6 +16,8 @@ from .encoding import EncodedSet, model_inputs, uses_context, uses_energy
 
 if TYPE_CHECKING:
     from .coverage import CoverageSet
+    from .io.reads import ReadEvidence
+    from .reads import Geometry, ReadModel, Reads
 
 
 @dataclass
@@ -26,12 +28,53 @@ class Scored:
     lengths: Sequence[int] | np.ndarray
     annotations: Mapping[str, np.ndarray]
     probabilities: np.ndarray
+    #: read evidence of the rows when a read-aware model scored them (None otherwise)
+    evidence: ScoredEvidence | None = None
 
     def decoys(self) -> np.ndarray:
         """Boolean mask of the decoy rows of a genome scan (``decoy`` column; none elsewhere)."""
         if "decoy" not in self.annotations:
             return np.zeros(len(self.ids), dtype=bool)
         return np.asarray(self.annotations["decoy"]) == 1
+
+
+@dataclass
+class ScoredEvidence:
+    """What a read-aware model saw of each row: the sequence model's probability (``prior``), the per-sample
+    evidence ``(n, samples, len(EVIDENCE))``, the collapsed reads and the geometry they were judged on (kept
+    for the permutation controls of the survey)."""
+
+    samples: list[str]
+    prior: np.ndarray
+    values: np.ndarray
+    reads: list[Reads]
+    geometry: list[Geometry]
+
+    def subset(self, rows: np.ndarray) -> "ScoredEvidence":
+        return ScoredEvidence(self.samples, self.prior[rows], self.values[rows], [self.reads[row] for row in rows],
+                              [self.geometry[row] for row in rows])
+
+
+@dataclass
+class ReadScoring:
+    """A read-aware model's read part applied chunk by chunk: the evidence of each row (joined by id;
+    decoys get none) moves the sequence model's probability by its log-likelihood ratio."""
+
+    model: ReadModel
+    evidence: ReadEvidence
+    source: str
+
+    def apply(self, chunk: EncodedSet, probabilities: np.ndarray) -> tuple[np.ndarray, ScoredEvidence]:
+        from .reads import geometries
+
+        rows = self.evidence.subset(chunk.ids, self.source)
+        values = rows.values
+        if "decoy" in chunk.annotations:
+            decoy = np.asarray(chunk.annotations["decoy"]) == 1
+            values = np.where(decoy[:, None, None], 0.0, values).astype(np.float32)
+        prior = np.asarray(probabilities, dtype=np.float64)
+        scored = ScoredEvidence(rows.samples, prior, values, rows.reads, geometries(chunk))
+        return self.model.combine(prior, values), scored
 
 
 @dataclass
@@ -70,9 +113,11 @@ class ModelInputs:
 def score_chunks(model, inputs: ModelInputs, chunks: Iterable[EncodedSet], batch_size: int = 256,
                  progress: Callable[[int], None] | None = None,
                  adjust: Callable[[np.ndarray], np.ndarray] | None = None,
-                 on_chunk: Callable[[EncodedSet], None] | None = None) -> Iterator[Scored]:
+                 on_chunk: Callable[[EncodedSet], None] | None = None,
+                 reads: ReadScoring | None = None) -> Iterator[Scored]:
     """Probabilities of every chunk, in order; ``adjust`` re-weights them (``--prior``), ``on_chunk`` sees
-    every chunk (e.g. a length check) and ``progress`` counts scored hairpins batch by batch."""
+    every chunk (e.g. a length check) and ``progress`` counts scored hairpins batch by batch; ``reads``
+    (a read-aware model) moves the probabilities by each row's read evidence."""
     from .prediction import predict_arrays
 
     for chunk in chunks:
@@ -81,4 +126,7 @@ def score_chunks(model, inputs: ModelInputs, chunks: Iterable[EncodedSet], batch
             probabilities = adjust(probabilities)
         if on_chunk is not None:
             on_chunk(chunk)
-        yield Scored(chunk.ids, chunk.lengths, chunk.annotations, probabilities)
+        evidence = None
+        if reads is not None:
+            probabilities, evidence = reads.apply(chunk, probabilities)
+        yield Scored(chunk.ids, chunk.lengths, chunk.annotations, probabilities, evidence)

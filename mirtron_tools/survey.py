@@ -27,6 +27,10 @@ import numpy as np
 CUTOFFS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
 COLUMNS = ("cutoff", "called", "called_share", "expected_false_model", "fdr_model", "decoys_called",
            "expected_false_decoys", "fdr_decoys", "known_called", "known_total")
+#: with a read-aware model: the label-free estimate from read signatures permuted across candidates
+PERMUTED_COLUMNS = ("expected_false_permuted", "expected_false_permuted_sd", "fdr_permuted")
+#: permutations of the read signatures (seeded, so a run and its merged pieces agree)
+PERMUTATIONS = 20
 
 
 @dataclass
@@ -39,17 +43,29 @@ class KnownHits:
     total: int
 
 
+def survey_cutoffs(cutoffs: tuple[float, ...] = CUTOFFS, threshold: float | None = None) -> list[float]:
+    return sorted(set(cutoffs) | ({float(threshold)} if threshold is not None else set()))
+
+
+def survey_columns(rows: list[dict]) -> tuple[str, ...]:
+    """The table's columns: :data:`COLUMNS`, then :data:`PERMUTED_COLUMNS` when the rows have them."""
+    return COLUMNS + (PERMUTED_COLUMNS if rows and PERMUTED_COLUMNS[0] in rows[0] else ())
+
+
 def survey_rows(probabilities: np.ndarray, decoys: np.ndarray | None = None, known: KnownHits | None = None,
-                cutoffs: tuple[float, ...] = CUTOFFS, threshold: float | None = None) -> list[dict]:
+                cutoffs: tuple[float, ...] = CUTOFFS, threshold: float | None = None,
+                permuted: tuple[np.ndarray, np.ndarray] | None = None) -> list[dict]:
     """One record per cut-off (ascending; ``threshold`` included): :data:`COLUMNS` as keys.
 
     probabilities: ``(n,)`` of the real candidates; decoys: ``(m,)`` of the decoy candidates or None.
-    FDRs are ``expected false / called`` (0 when nothing is called), capped at 1.
+    FDRs are ``expected false / called`` (0 when nothing is called), capped at 1. ``permuted``: the mean
+    and standard deviation of the candidates called at each cut-off (in :func:`survey_cutoffs` order) when
+    read signatures are permuted (:func:`mirtron_tools.reads.permuted_scores`).
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
-    values = sorted(set(cutoffs) | ({float(threshold)} if threshold is not None else set()))
+    values = survey_cutoffs(cutoffs, threshold)
     scale = len(probabilities) / len(decoys) if decoys is not None and len(decoys) else 0.0
-    rows = []
+    rows: list[dict] = []
     for cutoff in values:
         called = probabilities >= cutoff
         count = int(called.sum())
@@ -64,6 +80,10 @@ def survey_rows(probabilities: np.ndarray, decoys: np.ndarray | None = None, kno
         if known is not None:
             hit = probabilities[known.rows] >= cutoff if len(known.rows) else np.zeros(0, dtype=bool)
             record.update(known_called=int(len(np.unique(known.loci[hit]))), known_total=known.total)
+        if permuted is not None:
+            mean, spread = float(permuted[0][len(rows)]), float(permuted[1][len(rows)])
+            record.update(expected_false_permuted=mean, expected_false_permuted_sd=spread,
+                          fdr_permuted=min(1.0, mean / count) if count else 0.0)
         rows.append(record)
     return rows
 
@@ -71,8 +91,10 @@ def survey_rows(probabilities: np.ndarray, decoys: np.ndarray | None = None, kno
 def format_row(record: dict) -> list[str]:
     """A survey record as TSV fields in :data:`COLUMNS` order (``NA`` where an estimate is not available)."""
     formats = {"cutoff": "{:.4f}", "called_share": "{:.4f}", "expected_false_model": "{:.1f}", "fdr_model": "{:.3f}",
-               "expected_false_decoys": "{:.1f}", "fdr_decoys": "{:.3f}"}
-    return [formats.get(column, "{}").format(record[column]) if column in record else "NA" for column in COLUMNS]
+               "expected_false_decoys": "{:.1f}", "fdr_decoys": "{:.3f}", "expected_false_permuted": "{:.1f}",
+               "expected_false_permuted_sd": "{:.1f}", "fdr_permuted": "{:.3f}"}
+    return [formats.get(column, "{}").format(record[column]) if column in record else "NA"
+            for column in survey_columns([record])]
 
 
 def describe_cutoff(record: dict) -> str:
@@ -81,6 +103,8 @@ def describe_cutoff(record: dict) -> str:
             f"{record['cutoff']:.4f}; estimated false discovery rate {record['fdr_model']:.2f} (model")
     if "fdr_decoys" in record:
         text += f"), {record['fdr_decoys']:.2f} (decoys"
+    if "fdr_permuted" in record:
+        text += f"), {record['fdr_permuted']:.2f} (read signatures permuted"
     text += ")"
     if "known_called" in record:
         text += f"; {record['known_called']} of {record['known_total']} known loci called"
@@ -97,10 +121,13 @@ class SurveyTally:
         self.decoys: list[np.ndarray] = []
         self.hit_rows: list[int] = []
         self.hit_loci: list[int] = []
+        self.evidence: list = []  # ScoredEvidence of the real candidates, chunk by chunk
         self.count = 0  # real candidates so far
 
-    def add(self, probabilities: np.ndarray, decoy: np.ndarray, annotations) -> None:
+    def add(self, probabilities: np.ndarray, decoy: np.ndarray, annotations, evidence=None) -> None:
         real = np.flatnonzero(~decoy)
+        if evidence is not None:
+            self.evidence.append(evidence.subset(real))
         if decoy.any():
             self.decoys.append(probabilities[decoy])
         if self.known is not None:
@@ -116,6 +143,21 @@ class SurveyTally:
         """Real candidates' and decoys' probabilities (None when the scan had no decoys)."""
         return (np.concatenate(self.real) if self.real else np.zeros(0),
                 np.concatenate(self.decoys) if self.decoys else None)
+
+    def permuted(self, model, cutoffs: list[float], permutations: int = PERMUTATIONS,
+                 seed: int = 1) -> tuple[np.ndarray, np.ndarray] | None:
+        """Mean and spread of the real candidates called at each cut-off when the read signatures are
+        permuted across candidates (``model``: the :class:`~mirtron_tools.reads.ReadModel`; None without
+        read evidence)."""
+        if not self.evidence or model is None:
+            return None
+        from .reads import permutation_false_calls, permuted_scores
+
+        prior = np.concatenate([part.prior for part in self.evidence])
+        reads = [item for part in self.evidence for item in part.reads]
+        geometry = [item for part in self.evidence for item in part.geometry]
+        scores = permuted_scores(model, prior, reads, geometry, len(self.evidence[0].samples), permutations, seed)
+        return permutation_false_calls(scores, cutoffs)
 
     def hits(self) -> KnownHits | None:
         if self.known is None:

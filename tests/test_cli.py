@@ -12,6 +12,7 @@ from mirtron_tools import __version__
 from mirtron_tools.cli import attend, encode, predict, train
 from mirtron_tools.cli import coverage as coverage_cli
 from mirtron_tools.io.encoded import read_encoded
+from mirtron_tools.listing import model_listing
 
 COMMANDS = {"mt-encode": encode, "mt-train": train, "mt-predict": predict, "mt-coverage": coverage_cli,
             "mt-attend": attend}
@@ -247,7 +248,7 @@ def test_train_ensemble_with_kmer_member_watching_auc(tmp_path, test_data, capsy
     assert manifest["training"]["kmer_weight"] == 0.5 and manifest["training"]["ensemble_members"] == 2
     assert manifest["training"]["monitor"] == "auc"
     assert model.get_layer("kmer_logistic") and model.get_layer("probability").weight == 0.5
-    assert "+ k-mer logistic regression (weight 0.5)" in predict.model_listing({"k": tmp_path / "k.keras"})
+    assert "+ k-mer logistic regression (weight 0.5)" in model_listing({"k": tmp_path / "k.keras"})
 
 
 def test_train_ensemble_with_tree_member_then_predict_and_attend(tmp_path, test_data, capsys):
@@ -274,7 +275,7 @@ def test_train_ensemble_with_tree_member_then_predict_and_attend(tmp_path, test_
     assert set(manifest["member_metrics"]) == {"networks", "trees"}
     assert 0 <= manifest["member_metrics"]["trees"]["auc"] <= 1
     assert model.get_layer(TREE_MEMBER) and model.get_layer("probability").mixture_weights == (0.5, 0.5)
-    listing = predict.model_listing({"t": model_path})
+    listing = model_listing({"t": model_path})
     assert "+ 10 boosted trees of depth 3 (weight 0.5)" in listing
     assert "  trees alone (out_of_fold, threshold " in listing and "  networks alone (out_of_fold" in listing
     hairpins = test_data / "synthetic_hairpins"
@@ -321,7 +322,7 @@ def test_train_tree_weight_auto_records_the_share_chosen_on_out_of_fold_auc(tmp_
                                                                             training["tree_weight"]))
     # the recorded out-of-fold AUC of the model is the chosen share's
     assert manifest["metrics"]["out_of_fold"]["auc"] == pytest.approx(search[f"{training['tree_weight']:g}"], abs=1e-6)
-    assert f"(weight {training['tree_weight']:g}, chosen on out-of-fold AUC)" in predict.model_listing({"a": model_path})
+    assert f"(weight {training['tree_weight']:g}, chosen on out-of-fold AUC)" in model_listing({"a": model_path})
 
 
 def test_energy_model_reads_the_free_energy_in_predict_attend_and_fine_tuning(tmp_path, test_data, capsys):
@@ -338,7 +339,7 @@ def test_energy_model_reads_the_free_energy_in_predict_attend_and_fine_tuning(tm
     model, manifest = load_model(model_path)
     assert manifest["channels"][7] == ENERGY_CHANNEL and len(manifest["channels"]) == 8
     assert manifest["training"]["energy"] is True and model.get_layer("feature_logistic")
-    assert "k-mer + structure/free-energy logistic regression" in predict.model_listing({"e": model_path})
+    assert "k-mer + structure/free-energy logistic regression" in model_listing({"e": model_path})
     # mt-predict adds the channel itself, from the NPZ's mfe column or from folding a FASTA record
     hairpins = test_data / "synthetic_hairpins"
     for source, output in ((hairpins.with_suffix(".npz"), "n.tsv"), (hairpins.with_suffix(".fa"), "f.tsv")):

@@ -12,6 +12,7 @@ from conftest import write
 from mirtron_tools.cli import encode, predict, train
 from mirtron_tools.errors import ModelError
 from mirtron_tools.io import model as model_io
+from mirtron_tools.listing import model_listing
 from mirtron_tools.prediction import LengthCheck, training_lengths
 from mirtron_tools.prior import PriorShift, prior_shift, reweight, training_prior_record
 
@@ -151,7 +152,7 @@ def test_bundled_models_record_a_prior_and_lengths():
         manifest = model_io.read_manifest(model_io.resolve_model(name))
         assert 0 < manifest["prior"] < 1, name
         prior_shift(manifest, 0.01, name)
-    listing = predict.model_listing(model_io.bundled_models())
+    listing = model_listing(model_io.bundled_models())
     assert "mt-predict --prior re-weights" in listing
 
 

@@ -80,6 +80,7 @@ def execute(args: argparse.Namespace) -> int:
     from ..io.coverage import write_coverage, write_summary
     from ..io.encoded import read_encoded
     from ..io.npz import table_path
+    from ..io.reads import check_distinct_alignments, collect_evidence
 
     table = args.table or table_path(args.output)
     check_outputs({"-o": args.output, "--table": table},
@@ -90,6 +91,7 @@ def execute(args: argparse.Namespace) -> int:
     if args.min_read_length > args.max_read_length:
         raise InputError("mt-coverage", f"--min-read-length {args.min_read_length} is above "
                          f"--max-read-length {args.max_read_length}")
+    check_distinct_alignments(args.alignments)
     encoded = read_encoded(args.encoded)
     regions = regions_of(encoded, args.encoded)
     aliases = read_contig_aliases(args.contig_alias)
@@ -105,6 +107,10 @@ def execute(args: argparse.Namespace) -> int:
     progress = common.Progress("counting reads", len(encoded), args.quiet)
     results = collect_coverage(regions, encoded.structures, inputs, args.flank, read_filter, args.threads, progress)
     progress.close()
+    progress = common.Progress("read signatures", len(encoded), args.quiet)
+    evidence = collect_evidence(encoded, regions, inputs, read_filter, args.flank, args.encoded, args.threads,
+                                progress)
+    progress.close()
 
     settings = {**read_filter.to_dict(), "alignments": [str(path) for path in args.alignments],
                 "contig_aliases": aliases, "flank": args.flank}
@@ -113,7 +119,7 @@ def execute(args: argparse.Namespace) -> int:
                            library_sizes=[inputs.library_size] * len(encoded), settings=settings)
     coordinates = {f"annotation_{key}": encoded.annotations[key] for key in ("contig", "start", "end", "strand")}
     with atomic_outputs() as group:  # both outputs, or neither
-        write_coverage(args.output, coverage, coordinates, group)
+        write_coverage(args.output, coverage, {**coordinates, **evidence.to_arrays()}, group)
         write_summary(table, (summary_row(identifier, region, summary)
                               for identifier, region, (_, summary) in zip(encoded.ids, regions, results)),
                       comments=[f"mt-coverage of {Path(args.encoded).name}: {len(args.alignments)} alignment "
@@ -121,8 +127,11 @@ def execute(args: argparse.Namespace) -> int:
                                 f"{args.min_read_length}-{args.max_read_length} nt, MAPQ >= {args.min_mapq}"],
                       group=group)
     with_reads = sum(1 for _, summary in results if summary.total_reads)
-    logger.info("wrote %s and %s: %d of %d candidates have reads on the hairpin", args.output, table, with_reads,
-                len(encoded))
+    if not with_reads:
+        logger.warning("no reads on any candidate's hairpin in %s: the read columns are all zero (same assembly "
+                       "and strand? a small-RNA library?)", ", ".join(args.alignments))
+    logger.info("wrote %s and %s: %d of %d candidates have reads on the hairpin (%s)", args.output, table, with_reads,
+                len(encoded), evidence.describe())
     return 0
 
 

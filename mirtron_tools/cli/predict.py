@@ -44,84 +44,10 @@ class ListModels(argparse.Action):
         import sys
 
         from ..io.model import bundled_models
+        from ..listing import model_listing
 
         sys.stdout.write(model_listing(bundled_models()))
         parser.exit(0)
-
-
-def _metrics_text(values: dict) -> str:
-    from ..metrics import metrics_text
-
-    return metrics_text(values, ("auc", "aupr", "f1", "mcc", "sensitivity", "specificity"))
-
-
-def _members_text(training: dict) -> str:
-    text = ""
-    weight = training.get("kmer_weight")
-    if weight:
-        features = "k-mer + structure/free-energy" if training.get("energy") else "k-mer"
-        text += f" + {features} logistic regression (weight {weight:g})"
-    trees = training.get("tree_weight")
-    if trees:
-        shape = training.get("trees", {})
-        text += (f" + {shape.get('trees', '?')} boosted trees of depth {shape.get('depth', '?')} "
-                 f"(weight {trees:g}{', chosen on out-of-fold AUC' if training.get('tree_weight_auto') else ''})")
-    return text
-
-
-def model_listing(models: dict) -> str:
-    """Readable description of each bundled model, from its manifest only (TensorFlow is not loaded)."""
-    from ..errors import MirtronError
-    from ..io.model import DEFAULT_MODEL, read_manifest
-
-    if not models:
-        return "no bundled models are installed\n"
-    lines = []
-    for name in sorted(models):
-        path = models[name]
-        lines.append(name + (" (default)" if name == DEFAULT_MODEL else ""))
-        try:
-            manifest = read_manifest(path)
-        except MirtronError as error:
-            lines.extend([f"  unusable: {error}", ""])
-            continue
-        data = manifest.get("training_data", {})
-        training = manifest.get("training", {})
-        members = training.get("ensemble_members", 1)
-        lines.append(f"  task:          {manifest.get('task', '?')} (positive class: "
-                     f"{manifest.get('positive_class', '?')})")
-        sources = data.get("sources", {})
-        described = manifest.get("description") or "; ".join(
-            f"{key}: {', '.join(value) if isinstance(value, list) else value}" for key, value in sources.items())
-        lines.append(f"  training data: {described or '?'}")
-        lines.append(f"                 {data.get('n_positive', '?')} positive / {data.get('n_negative', '?')} "
-                     f"negative, sha256 {str(data.get('sha256', '?'))[:16]}")
-        lines.append(f"  created:       {manifest.get('created', '?')}, seed {manifest.get('seed')}, "
-                     f"{'ensemble of ' + str(members) + ' networks' if members and members > 1 else 'one network'}"
-                     f"{_members_text(training)}, "
-                     f"mirtron_tools {manifest.get('versions', {}).get('mirtron_tools', '?')}")
-        if training.get("energy"):
-            lines.append("  inputs:        sequence, structure and minimum free energy per nt")
-        lines.append(f"  threshold:     {float(manifest.get('threshold', float('nan'))):.4f}")
-        if isinstance(manifest.get("prior"), (int, float)):
-            chosen_at = manifest.get("threshold_prior", manifest["prior"])
-            lines.append(f"  prior:         {manifest['prior']:.4g} (threshold chosen at a share of {chosen_at:.4g} "
-                         "positives; mt-predict --prior re-weights)")
-        if isinstance(manifest.get("training_lengths"), dict):
-            lines.append(f"  lengths:       {manifest['training_lengths'].get('min')}-"
-                         f"{manifest['training_lengths'].get('max')} nt in training")
-        for split, values in manifest.get("metrics", {}).items():
-            lines.append(f"  metrics ({split}): {_metrics_text(values)}")
-        for part, values in manifest.get("member_metrics", {}).items():
-            lines.append(f"  {part} alone (out_of_fold, threshold {values.get('threshold', float('nan')):.4f}): "
-                         f"{_metrics_text(values)}")
-        for benchmark, record in manifest.get("benchmark", {}).items():
-            values = record.get("all", record)
-            count = f", n={record['n']}" if "n" in record else ""
-            lines.append(f"  benchmark ({benchmark}{count}): {_metrics_text(values)}")
-        lines.append(f"  file:          {path} ({path.stat().st_size / 1e6:.2f} MB)")
-        lines.append("")
-    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,8 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print the bundled models (task, training data, date, threshold, benchmark metrics "
                              "from their manifests) and exit")
     parser.add_argument("--coverage", nargs="+", default=[], metavar="COV.npz",
-                        help="small-RNA-seq coverage from mt-coverage for every input hairpin (joined by id); "
-                             "needed by, and only by, models trained with --coverage")
+                        help="small-RNA-seq reads from mt-coverage for every input hairpin (joined by id): scored "
+                             "with the bundled read-aware model (genome_reads for a genome scan, "
+                             "human_mirtron_reads for hairpins) unless --model names another; also the coverage "
+                             "tracks of models trained with mt-train --coverage")
+    parser.add_argument("--min-samples", type=common.positive_int, default=None, metavar="N",
+                        help="read-aware models: reads count as evidence only for candidates with reads in at "
+                             "least N samples (a consensus over samples; default: the model's, 1)")
     parser.add_argument("--threshold", type=common.probability, default=None,
                         help="call threshold (default: the one chosen on validation data, from the manifest; "
                              "with --prior it applies to the re-weighted probabilities)")
@@ -171,30 +102,6 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_throughput(parser, chunk_size=4096)
     common.add_length_limit(parser)
     return parser
-
-
-#: the bundled model that scores genome-scan NPZs by default
-GENOME_MODEL = "genome"
-#: arrays that mark an NPZ as a genome scan's (mt-encode --annotation)
-SCAN_COLUMNS = ("annotation_splice_distance", "annotation_subtype")
-COORDINATE_COLUMNS = tuple(f"annotation_{key}" for key in ("contig", "start", "end", "strand"))
-
-
-def _choose_model(args: argparse.Namespace, scan: bool):
-    """The model file and manifest: --model, else 'genome' for a genome scan, else the default model."""
-    from ..io.model import bundled_models, read_manifest, resolve_model
-
-    name = args.model
-    if name is None and scan and GENOME_MODEL in bundled_models():
-        name = GENOME_MODEL
-        logger.info("genome-scan input: scoring with the bundled '%s' model, calibrated on real intron background "
-                    "(--model human_mirtron scores the candidates as hairpins instead)", GENOME_MODEL)
-    path = resolve_model(name)
-    manifest = read_manifest(path)
-    if manifest.get("input") == "genome_scan" and not scan:
-        logger.warning("model %s was trained on genome-scan candidates (mt-encode --annotation); %s is not one, "
-                       "so its probabilities are outside what the model was calibrated for", path.name, args.input)
-    return path, manifest
 
 
 def _output_format(args: argparse.Namespace) -> str:
@@ -269,13 +176,18 @@ def _check_piece_output(args: argparse.Namespace, output_format: str, scan_recor
 
 
 def _execute_scoring(args: argparse.Namespace, output_format: str) -> int:
+    from ..calls import CallOutputs
+    from ..coverage import check_coverage_for_model
+    from ..encoding import uses_context
     from ..errors import InputError
     from ..io.encoded import encoded_columns, encoded_ids
     from ..io.fasta import HairpinStats
     from ..io.hairpins import input_chunks
     from ..io.npz import looks_like_npz
     from ..io.pieces import encoded_scan_record
+    from ..io.reads import has_evidence
     from ..scoring import ModelInputs, score_chunks
+    from ..selection import COORDINATE_COLUMNS, SCAN_COLUMNS, choose_model, read_scoring
 
     is_npz = looks_like_npz(args.input)
     columns = encoded_columns(args.input) if is_npz else set()
@@ -290,58 +202,61 @@ def _execute_scoring(args: argparse.Namespace, output_format: str) -> int:
             raise InputError(args.input, f"{option} needs a genome-scan NPZ (mt-encode --genome --annotation)")
     if args.metrics and not args.labels:
         raise InputError(args.metrics, "--metrics needs --labels")
-    model_path, manifest = _choose_model(args, scan)
-    outputs = _Outputs(args, output_format, scan)  # reads --labels and --known
+    with_reads = bool(args.coverage) and all(has_evidence(path) for path in args.coverage)
+    model_path, manifest = choose_model(args.model, scan, with_reads, args.input)
+    reads = read_scoring(manifest, model_path.name, args.coverage, args.input, scan_record, args.min_samples)
+    settings = _settings(args, output_format, scan)
     coverage = None
-    if args.coverage:
+    if args.coverage and reads is None:
         from ..io.coverage import read_coverage_files
 
         coverage = read_coverage_files(args.coverage)
-    from ..coverage import check_coverage_for_model
+        check_coverage_for_model(manifest, coverage, str(model_path), " ".join(args.coverage))
+        if is_npz:  # FASTA input is checked chunk by chunk
+            from ..coverage import check_coverage_ids
 
-    check_coverage_for_model(manifest, coverage, str(model_path), " ".join(args.coverage))
-    if coverage is not None and is_npz:  # FASTA input is checked chunk by chunk
-        from ..coverage import check_coverage_ids
-
-        check_coverage_ids(encoded_ids(args.input), coverage, " ".join(args.coverage))
-    from ..encoding import uses_context
-
+            check_coverage_ids(encoded_ids(args.input), coverage, " ".join(args.coverage))
+    elif reads is None:
+        check_coverage_for_model(manifest, None, str(model_path), "")
     if uses_context(manifest) and not scan:
         raise InputError(args.input, f"model {model_path.name} reads where a candidate sits in its intron (intron "
                          "length, subtype, splice distance): score an NPZ of mt-encode --genome --annotation, or "
                          "give a hairpin model (--model human_mirtron)")
-    threshold = args.threshold if args.threshold is not None else float(manifest["threshold"])
+    settings.threshold = args.threshold if args.threshold is not None else float(manifest["threshold"])
     shift = None
     if args.prior is not None:  # checked before TensorFlow is imported
         from ..prior import prior_shift
 
         shift = prior_shift(manifest, args.prior, str(model_path))
         if args.threshold is None:
-            threshold = shift.threshold(threshold)
+            settings.threshold = shift.threshold(settings.threshold)
         logger.info("--prior %g: probabilities re-weighted from the model's prior %g; call threshold %.4f (a model "
-                    "score of %.4f)", args.prior, shift.model_prior, threshold, shift.model_score(threshold))
-    outputs.threshold, outputs.positive_call = threshold, manifest.get("positive_class", "positive")
+                    "score of %.4f)", args.prior, shift.model_prior, settings.threshold,
+                    shift.model_score(settings.threshold))
+    settings.positive_call = manifest.get("positive_class", "positive")
+    outputs = CallOutputs(settings, reads.model if reads is not None else None)  # reads --labels and --known
 
     common.load_tensorflow(args.debug, args.threads)
     from ..io.model import load_model
     from ..prediction import LengthCheck, compiled
 
     model, manifest = load_model(model_path)
-    logger.info("model %s (task %s, threshold %.3f)", model_path.name, manifest.get("task"), threshold)
+    logger.info("model %s (task %s, threshold %.3f)", model_path.name, manifest.get("task"), settings.threshold)
     stats = HairpinStats()
     lengths = LengthCheck.from_manifest(manifest)
     progress = common.Progress("scoring", None, args.quiet)
     chunks = input_chunks(args.pieces, is_npz, args.chunk_size, args.max_length, args.skip_long, args.threads, stats)
     scored = score_chunks(model, ModelInputs(manifest, args.input, coverage, " ".join(args.coverage)), chunks,
                           args.batch_size, progress, shift.probabilities if shift is not None else None,
-                          lambda chunk: lengths.add(chunk.lengths))
+                          lambda chunk: lengths.add(chunk.lengths), reads)
     if output_format == "npz":
         from ..io.model import file_sha256
 
         assert scan_record is not None
         _write_piece(args, scan_record, {"name": model_path.name, "sha256": file_sha256(model_path),
-                                         "task": manifest.get("task"), "positive_class": outputs.positive_call,
-                                         "threshold": threshold, "prior": args.prior}, scored)
+                                         "task": manifest.get("task"), "positive_class": settings.positive_call,
+                                         "threshold": settings.threshold, "prior": args.prior,
+                                         "reads": manifest.get("reads"), "min_samples": args.min_samples}, scored)
     else:
         outputs.write(scored, args.input)
     progress.close()
@@ -352,6 +267,14 @@ def _execute_scoring(args: argparse.Namespace, output_format: str) -> int:
         logger.warning("%s", warning)
     outputs.evaluate()
     return 0
+
+
+def _settings(args: argparse.Namespace, output_format: str, scan: bool):
+    from ..calls import CallSettings
+
+    return CallSettings(args.output, output_format, min_probability=args.min_probability, scan=scan,
+                        labels=args.labels, metrics=args.metrics, known=args.known, survey=args.survey,
+                        survey_plot=args.survey_plot)
 
 
 def _write_piece(args: argparse.Namespace, scan_record: dict, model: dict, scored) -> None:
@@ -367,120 +290,36 @@ def _write_piece(args: argparse.Namespace, scan_record: dict, model: dict, score
 
 def _execute_merge(args: argparse.Namespace, inputs: list[str], output_format: str) -> int:
     """Gather the scores of a scan's pieces into the outputs of one whole run (TensorFlow is not loaded)."""
+    from ..calls import CallOutputs
     from ..errors import InputError
     from ..io.pieces import read_scores
     from ..pieces import order_pieces
+    from ..reads import ReadModel
 
     if output_format == "npz":
         raise InputError(args.output, "merged predictions are TSV or BED (the pieces' scores are already NPZ)")
     given = [option for option, value in (("--model", args.model), ("--coverage", args.coverage),
-                                          ("--prior", args.prior)) if value]
+                                          ("--prior", args.prior), ("--min-samples", args.min_samples)) if value]
     if given:
         raise InputError(inputs[0], f"is already scored; {', '.join(given)} belong(s) to scoring the pieces")
     if args.metrics and not args.labels:
         raise InputError(args.metrics, "--metrics needs --labels")
     pieces = [read_scores(path) for path in inputs]
-    order = order_pieces([{**scan, "model": {key: model.get(key) for key in ("sha256", "threshold", "prior")}}
+    order = order_pieces([{**scan, "model": {key: model.get(key) for key in ("sha256", "threshold", "prior",
+                                                                                 "min_samples")}}
                           for scan, model, _ in pieces], inputs)
     model = pieces[0][1]
-    outputs = _Outputs(args, output_format, True)
-    outputs.threshold = args.threshold if args.threshold is not None else float(model["threshold"])
-    outputs.positive_call = str(model.get("positive_class", "positive"))
+    settings = _settings(args, output_format, True)
+    settings.threshold = args.threshold if args.threshold is not None else float(model["threshold"])
+    settings.positive_call = str(model.get("positive_class", "positive"))
+    read_model = (ReadModel.from_manifest(model["reads"], model.get("min_samples"))
+                  if isinstance(model.get("reads"), dict) else None)
+    outputs = CallOutputs(settings, read_model)
     logger.info("merging %d pieces scored by model %s (threshold %.3f)", len(inputs), model.get("name"),
-                outputs.threshold)
+                settings.threshold)
     outputs.write((pieces[position][2] for position in order), inputs[0])
     outputs.evaluate()
     return 0
-
-
-class _Outputs:
-    """What mt-predict writes from scored rows, the same whether they were scored now or are the scores
-    of a scan's pieces: the predictions, the survey (genome scans) and the evaluation (--labels)."""
-
-    def __init__(self, args: argparse.Namespace, output_format: str, scan: bool):
-        from ..io.tsv import read_labels
-        from ..metrics import LabelledScores
-        from ..survey import SurveyTally
-
-        self.args, self.format, self.scan = args, output_format, scan
-        self.threshold, self.positive_call = 0.5, "positive"
-        self.labelled = LabelledScores(read_labels(args.labels)) if args.labels else None
-        known = None
-        if args.known:
-            from ..io.known import KnownIndex, read_known
-
-            known = KnownIndex(read_known(args.known))
-        self.tally = SurveyTally(known)
-
-    def write(self, scored, source: str) -> None:
-        """Every output of the run, from an iterable of :class:`~mirtron_tools.scoring.Scored` chunks: all
-        written, or none (an error raised on the way leaves no file)."""
-        import contextlib
-
-        import numpy as np
-
-        from ..errors import InputError
-        from ..io.atomic import atomic_outputs, atomic_text
-        from ..io.predictions import PredictionWriter
-
-        with atomic_outputs() as group, contextlib.ExitStack() as files:
-            writer = PredictionWriter(files.enter_context(atomic_text(self.args.output, group)), self.format,
-                                      self.threshold, self.positive_call)
-            for chunk in scored:
-                decoy = chunk.decoys()
-                real = np.flatnonzero(~decoy)
-                self.tally.add(chunk.probabilities, decoy, chunk.annotations)
-                writer.add(chunk, real[chunk.probabilities[real] >= self.args.min_probability])
-                if self.labelled is not None:
-                    self.labelled.add(chunk.ids, chunk.probabilities, real)
-            if self.tally.count == 0:
-                raise InputError(source, "no sequences to score")
-            writer.finish()
-            if self.labelled is not None and (unknown := self.labelled.unknown()):
-                from ..io.text import shortened
-
-                raise InputError(self.args.labels, f"{len(unknown)} labelled id(s) are not in the input: "
-                                 + shortened(unknown))
-            if self.scan:
-                self._survey(group)
-
-    def _survey(self, group) -> None:
-        """The genome scan's survey: log line at the call threshold, then the table and figure if asked for."""
-        from ..errors import InputError
-        from ..io.tsv import write_table
-        from ..survey import COLUMNS, describe_cutoff, format_row, survey_rows
-
-        probabilities, decoys = self.tally.scores()
-        hits = self.tally.hits()
-        if hits is not None and not len(hits.rows):
-            raise InputError(self.args.known, "no known locus overlaps any candidate: is it of the same assembly "
-                             "and contig naming as the genome that was scanned?")
-        rows = survey_rows(probabilities, decoys, hits, threshold=self.threshold)
-        description = describe_cutoff(next(row for row in rows if row["cutoff"] == self.threshold))
-        logger.info("%s", description)
-        if self.args.survey:
-            write_table(self.args.survey, COLUMNS, [format_row(row) for row in rows],
-                        comments=[f"default call: {description}",
-                                  f"{len(probabilities)} candidates" + (f", {len(decoys)} decoys" if decoys is not None
-                                                                         else ", no decoys (mt-encode --decoys)")],
-                        group=group)
-        if self.args.survey_plot:
-            from ..plots import save_figure, survey_figure
-
-            save_figure(survey_figure(probabilities, decoys, self.tally.known_scores(), self.threshold),
-                        group.path(self.args.survey_plot, suffix=".png"))
-
-    def evaluate(self) -> None:
-        if self.labelled is None:
-            return
-        from ..io.tsv import write_table
-        from ..metrics import METRIC_NAMES, metrics_text
-
-        count, result = self.labelled.evaluate(self.threshold)
-        logger.info("evaluation on %d labelled hairpins: %s", count, metrics_text(result))
-        if self.args.metrics:
-            write_table(self.args.metrics, ["n", "threshold", *METRIC_NAMES],
-                        [[count, f"{self.threshold:.4f}", *(f"{result[name]:.4f}" for name in METRIC_NAMES)]])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

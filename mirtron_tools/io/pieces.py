@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import InputError
 from ..introns import Intron, Window
 from ..pieces import dumps, introns_from_json, introns_to_json, windows_from_json, windows_to_json
-from ..scoring import Scored
+from ..scoring import Scored, ScoredEvidence
 from .atomic import AtomicOutputs
 from .npz import open_checked, read_arrays, write_arrays
 
@@ -89,8 +89,51 @@ def write_scores(path: str | os.PathLike, record: Mapping, model: Mapping, chunk
                                     np.float32)}
     arrays.update({f"annotation_{key}": joined([np.asarray(chunk.annotations[key]) for chunk in chunks])
                    for key in keys})
+    evidence = [chunk.evidence for chunk in chunks if chunk.evidence is not None]
+    if chunks and len(evidence) == len(chunks):
+        arrays.update(_evidence_arrays(evidence))
     write_arrays(path, SCORES_KIND, SCORES_VERSION, arrays, group)
     return rows
+
+
+#: hairpin position stored for an intron end that is not known
+_NO_SITE = np.iinfo(np.int32).min
+
+
+def _evidence_arrays(parts: Sequence[ScoredEvidence]) -> dict[str, np.ndarray]:
+    """A read-aware model's evidence of every row, for the merge's TSV columns and permutation controls."""
+    from .reads import reads_arrays
+
+    geometry = [item for part in parts for item in part.geometry]
+    return {"evidence_samples": np.array(parts[0].samples, dtype=str),
+            "evidence_prior": np.concatenate([part.prior for part in parts]),
+            "evidence_values": np.concatenate([part.values for part in parts]),
+            **{f"evidence_{key}": value for key, value in
+               reads_arrays([item for part in parts for item in part.reads], 0).items()},
+            "geometry_structure": np.array([item.structure for item in geometry], dtype=str),
+            "geometry_donor": np.array([_NO_SITE if item.donor is None else item.donor for item in geometry],
+                                       dtype=np.int32),
+            "geometry_acceptor": np.array([_NO_SITE if item.acceptor is None else item.acceptor
+                                           for item in geometry], dtype=np.int32)}
+
+
+def _evidence_from_arrays(arrays: Mapping[str, np.ndarray], name: str) -> ScoredEvidence | None:
+    if "evidence_values" not in arrays:
+        return None
+    from ..reads import Geometry
+    from .reads import reads_from_arrays
+
+    reads = reads_from_arrays({key[len("evidence_"):]: value for key, value in arrays.items()
+                               if key.startswith("evidence_read_")}, 0)
+    structures = [str(value) for value in arrays["geometry_structure"]]
+    values = np.asarray(arrays["evidence_values"], dtype=np.float32)
+    if not len(reads) == len(structures) == len(values) == len(arrays["ids"]):
+        raise InputError(name, "scores NPZ is inconsistent: its read evidence does not have one row per id")
+    geometry = [Geometry(len(structure), structure, None if donor == _NO_SITE else int(donor),
+                         None if acceptor == _NO_SITE else int(acceptor))
+                for structure, donor, acceptor in zip(structures, arrays["geometry_donor"], arrays["geometry_acceptor"])]
+    return ScoredEvidence([str(value) for value in arrays["evidence_samples"]],
+                          np.asarray(arrays["evidence_prior"], dtype=np.float64), values, reads, geometry)
 
 
 def read_scores(path: str | os.PathLike) -> tuple[dict, dict, Scored]:
@@ -104,7 +147,7 @@ def read_scores(path: str | os.PathLike) -> tuple[dict, dict, Scored]:
             raise InputError(name, f"scores NPZ is inconsistent: '{key}' does not have one value per id")
     scored = Scored([str(value) for value in arrays["ids"]], arrays["lengths"],
                     {key[len("annotation_"):]: value for key, value in arrays.items() if key.startswith("annotation_")},
-                    arrays["probability"])
+                    arrays["probability"], _evidence_from_arrays(arrays, name))
     return _json(arrays, "scan", name), _json(arrays, "model", name), scored
 
 

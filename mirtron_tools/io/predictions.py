@@ -24,15 +24,45 @@ def write_tsv_header(stream: IO[str], columns: Sequence[str]) -> None:
     stream.write("\t".join([*TSV_COLUMNS, *columns]) + "\n")
 
 
+def evidence_header(samples: Sequence[str]) -> list[str]:
+    """The read columns of a read-aware model's TSV (docs/reads.md): the sequence model's probability, the
+    samples with evidence, reads per sample, the pooled signature and the criteria failed."""
+    from ..reads import EVIDENCE
+
+    return ["sequence_probability", "samples_with_evidence", *(f"reads:{sample}" for sample in samples),
+            *EVIDENCE, "failed"]
+
+
+def evidence_fields(scored: Scored, rows: np.ndarray) -> list[str]:
+    """The read columns of ``rows`` (tab-joined, each starting with a tab), :func:`evidence_header` order."""
+    from ..reads import EVIDENCE_INDEX, failed_criteria, pooled, samples_with_evidence
+
+    evidence = scored.evidence
+    assert evidence is not None
+    values = evidence.values[rows]
+    pool, samples, failed = pooled(values), samples_with_evidence(values), failed_criteria(values)
+    shares = {EVIDENCE_INDEX[name] for name in ("five_prime_precision", "length_share", "splice_anchored")}
+    result = []
+    for position, row in enumerate(rows):
+        fields = [f"{float(evidence.prior[row]):.4f}", str(int(samples[position])),
+                  *(str(int(value)) for value in values[position, :, EVIDENCE_INDEX["reads"]]),
+                  *(f"{value:.2f}" if index in shares else str(int(value)) for index, value in enumerate(pool[position])),
+                  failed[position] or "none"]
+        result.append("".join(f"\t{field}" for field in fields))
+    return result
+
+
 def write_tsv_rows(stream: IO[str], scored: Scored, rows: np.ndarray, threshold: float, positive_call: str,
                    columns: Sequence[str]) -> None:
     """One row per index of ``rows``: id, length, probability (4 decimals), call, annotation columns."""
     annotations = scored.annotations
-    for row in rows:
+    reads = evidence_fields(scored, rows) if scored.evidence is not None else [""] * len(rows)
+    for position, row in enumerate(rows):
         probability = float(scored.probabilities[row])
         call = positive_call if probability >= threshold else "other"
         extra = "".join(f"\t{annotations[key][row]}" for key in columns)
-        stream.write(f"{scored.ids[row]}\t{int(scored.lengths[row])}\t{probability:.4f}\t{call}{extra}\n")
+        stream.write(f"{scored.ids[row]}\t{int(scored.lengths[row])}\t{probability:.4f}\t{call}{extra}"
+                     f"{reads[position]}\n")
 
 
 def bed_rows(scored: Scored, rows: np.ndarray) -> list[tuple[tuple, str]]:
@@ -67,7 +97,8 @@ class PredictionWriter:
             return
         columns = annotation_columns(scored.annotations)
         if not self.header_written:
-            write_tsv_header(self.stream, columns)
+            write_tsv_header(self.stream, [*columns, *(evidence_header(scored.evidence.samples)
+                                                        if scored.evidence is not None else [])])
             self.header_written = True
         write_tsv_rows(self.stream, scored, rows, self.threshold, self.positive_call, columns)
 
