@@ -160,12 +160,12 @@ def test_coverage_writes_reads_and_evidence_of_a_scan(planted, test_data):
     assert decoys.any() and found.values[decoys].sum() == 0  # shuffled windows: nothing maps there
 
 
-def test_read_aware_genome_scan_chain(planted, test_data, tmp_path, caplog):
+def test_read_aware_genome_scan_chain(planted, test_data, tmp_path, capsys):
     scan, bam, reads_npz = planted
     calls, survey = tmp_path / "calls.tsv", tmp_path / "survey.tsv"
     assert predict.main([str(scan), "--coverage", str(reads_npz), "-o", str(calls),
                          "--survey", str(survey), "--known", str(test_data / "scan_planted.bed")]) == 0
-    assert "genome_reads" in caplog.text
+    assert "'genome_reads' model" in capsys.readouterr().err
     header, *rows = [line.split("\t") for line in calls.read_text().splitlines()]
     for column in ("sequence_probability", "samples_with_evidence", "reads:sample1", "splice_anchored", "failed"):
         assert column in header
@@ -175,8 +175,9 @@ def test_read_aware_genome_scan_chain(planted, test_data, tmp_path, caplog):
     assert len(risen) >= 6
     without = [row for row in table.values() if int(row["reads:sample1"]) == 0]
     assert all(row["probability"] == row["sequence_probability"] and row["failed"] == "reads" for row in without)
-    lines = survey.read_text().splitlines()
-    assert "fdr_permuted" in lines[2] and "read signatures permuted" in survey.read_text()
+    header = next(line for line in survey.read_text().splitlines() if not line.startswith("#")).split("\t")
+    assert header[-3:] == ["expected_false_permuted", "expected_false_permuted_sd", "fdr_permuted"]
+    assert "read signatures permuted" in survey.read_text()
 
 
 def test_read_aware_pieces_merge_to_one_run(planted, test_data, tmp_path):
@@ -196,6 +197,10 @@ def test_read_aware_pieces_merge_to_one_run(planted, test_data, tmp_path):
         assert coverage_cli.main([str(piece), str(bam), "-o", str(piece_reads), "-q"]) == 0
         scores.append(tmp_path / f"{name}.scores.npz")
         assert predict.main([str(piece), "--coverage", str(piece_reads), "-o", str(scores[-1]), "-q"]) == 0
+    # a piece scored with the whole scan's reads: another scan's record
+    wrong = tmp_path / "wrong.scores.npz"
+    assert predict.main([str(tmp_path / "piece_01.npz"), "--coverage", str(reads_npz), "-o", str(wrong), "-q"]) == 1
+    assert not wrong.exists()
     merged = tmp_path / "merged.tsv"
     assert predict.main([*map(str, reversed(scores)), "-o", str(merged), "--survey",
                          str(tmp_path / "merged.survey.tsv"), "-q"]) == 0
@@ -218,7 +223,7 @@ def test_bad_read_inputs(planted, test_data, tmp_path, capsys):
     assert coverage_cli.main([scan, str(other), "-o", str(out), "-q"]) == 1
     assert "no contig" in capsys.readouterr().err and not out.exists()
     # the reads of another scan given to mt-predict
-    fasta = write(tmp_path / "h.fa", ">gm1:5515-5569(-)\n" + "ACGU" * 13 + "AC\n")
+    fasta = write(tmp_path / "h.fa", ">gm1:100-154(+)\n" + "ACGU" * 13 + "AC\n")
     assert encode.main([str(fasta), "-o", str(tmp_path / "h.npz"), "-q"]) == 0
     calls = tmp_path / "c.tsv"
     assert predict.main([str(tmp_path / "h.npz"), "--coverage", str(reads_npz), "-o", str(calls), "-q"]) == 1
