@@ -54,9 +54,9 @@ def read_scoring(manifest: dict, model_name: str, coverage: Sequence[str], sourc
     from .reads import ReadModel
     from .scoring import ReadScoring
 
-    if len(coverage) != 1 or not has_evidence(coverage[0]):
-        raise ModelError(f"{model_name}: this model reads small-RNA-seq evidence: give --coverage READS.npz, one "
-                         "file made by mt-coverage from this NPZ and the BAMs of every sample")
+    if len(coverage) != 1 or not has_evidence(coverage[0]):  # (inputs.check_supplied says what is missing)
+        raise ModelError(f"{model_name}: this model reads the read evidence of one mt-coverage NPZ; give the one "
+                         "made from this NPZ and the BAMs of every sample")
     evidence = read_evidence(coverage[0])
     if scan_record is not None and evidence.scan is not None and evidence.scan != scan_record:
         differs = sorted(key for key in set(scan_record) | set(evidence.scan)

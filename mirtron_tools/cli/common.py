@@ -341,12 +341,5 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
 
 
 def report_stats(source: str, stats) -> None:
-    """Warnings about what a hairpin reader skipped or could not read as A/C/G/U (``io.fasta.HairpinStats``)."""
-    from ..io.text import shortened
-
-    if stats.skipped_long:
-        logger.warning("%s: skipped %d record(s) longer than --max-length: %s", source, len(stats.skipped_long),
-                       shortened(stats.skipped_long))
-    if stats.ambiguous_positions:
-        logger.warning("%s: %d position(s) in %d record(s) are N or IUPAC ambiguity codes; encoded as unknown",
-                       source, stats.ambiguous_positions, stats.ambiguous_records)
+    """Warnings about what a hairpin reader skipped or flagged (``io.fasta.HairpinStats.report``)."""
+    stats.report(source)

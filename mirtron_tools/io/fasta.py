@@ -106,6 +106,20 @@ class HairpinStats:
             self.ambiguous_records += 1
         self.records += 1
 
+    def report(self, source: str) -> None:
+        """Warnings about what was skipped or could not be read as A/C/G/U."""
+        import logging
+
+        from .text import shortened
+
+        logger = logging.getLogger("mirtron_tools")
+        if self.skipped_long:
+            logger.warning("%s: skipped %d record(s) longer than --max-length: %s", source, len(self.skipped_long),
+                           shortened(self.skipped_long))
+        if self.ambiguous_positions:
+            logger.warning("%s: %d position(s) in %d record(s) are N or IUPAC ambiguity codes; encoded as unknown",
+                           source, self.ambiguous_positions, self.ambiguous_records)
+
 
 def iter_hairpins(path: str | os.PathLike, max_length: int, skip_long: bool,
                   stats: HairpinStats) -> Iterator[FastaRecord]:
