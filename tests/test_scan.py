@@ -2,7 +2,6 @@
 and real sequence from ../shared/data (skipped with a reason where it is absent)."""
 import csv
 import gzip
-import os
 import re
 import shutil
 
