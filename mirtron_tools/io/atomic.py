@@ -158,6 +158,14 @@ def atomic_outputs() -> Iterator[AtomicOutputs]:
     try:
         yield group
         group.commit()
+    except OutputError as error:
+        # raised by an inner atomic write whose target is one of this group's temporary files
+        # (save_model inside mt-train's group): name the output the user asked for
+        outer = [str(target) for target, temporary in group.pending if temporary is not None
+                 and os.path.realpath(temporary) == os.path.realpath(error.target)]
+        if not outer:
+            raise
+        raise OutputError(outer[0], error.problem) from None
     except OSError as error:
         named = [str(target) for target, temporary in group.pending
                  if error.filename is not None and str(error.filename) in (str(target), str(temporary))]
