@@ -205,7 +205,7 @@ def derived(kind: str, key: str, build: Callable[[Path], None], source: str, wha
     except OSError as error:
         where = f"the cache {root} ({cache_error.strerror or cache_error}) nor in " if cache_error else ""
         raise InputError(source, f"cannot write its {what} in {where}the temporary folder "
-                         f"{_fallback} ({error.strerror or error})") from None
+                         f"{_fallback or tempfile.gettempdir()} ({error.strerror or error})") from None
 
 
 @dataclass(frozen=True)
