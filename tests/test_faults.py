@@ -222,6 +222,29 @@ def test_an_unsorted_bam_without_index_is_one_line(inputs, tmp_path, capsys):
     assert leftovers(tmp_path / "cache") == []
 
 
+def test_a_cram_without_index_and_a_reference_without_fai_write_nothing_beside(inputs, tmp_path):
+    """htslib looks for the reference's .fai beside it (and would build one there): it is given a checked one."""
+    from mirtron_tools.io.bam import open_alignment_file
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    shutil.copy(TEST_DATA / "sim_genome.fa", scratch / "ref.fa")
+    with pysam.AlignmentFile(str(TEST_DATA / "sim_reads.bam")) as source, pysam.AlignmentFile(
+            str(inputs / "r.cram"), "wc", template=source, reference_filename=str(scratch / "ref.fa")) as output:
+        for read in source.fetch(until_eof=True):
+            output.write(read)
+    shutil.copy(TEST_DATA / "sim_genome.fa", inputs / "genome.fa")
+    seal(inputs)
+    with open_alignment_file(str(TEST_DATA / "sim_reads.bam")) as bam, \
+            open_alignment_file(str(inputs / "r.cram"), str(inputs / "genome.fa")) as cram:
+        for contig in bam.references:
+            expected = [(read.query_name, read.reference_start, read.query_sequence) for read in bam.fetch(contig)]
+            found = [(read.query_name, read.reference_start, read.query_sequence) for read in cram.fetch(contig)]
+            assert found == expected and expected
+    assert len(cache_entries(tmp_path / "cache", "alignment-index")) == 1
+    assert len(cache_entries(tmp_path / "cache", "genome-index")) == 1
+
+
 # ------------------------------------------------------------------ the cache: shared, concurrent, degraded
 
 def _gzip_genome(folder: Path) -> Path:
@@ -357,7 +380,12 @@ def test_cache_bound_and_clear(tmp_path, monkeypatch, capsys):
             os.utime(entry, (time.time() - 1000, time.time() - 1000))
     assert len(cache_entries(root, "genome-index")) == 1
     assert cache.main([]) == 0 and str(root) in capsys.readouterr().out
+    old_copy = root / "genomes" / "genome.fa.0123456789abcdef.fa"  # the layout before content keys
+    old_copy.parent.mkdir()
+    old_copy.write_text(">c\nACGT\n")
+    (root / "galaxy").mkdir()  # the cache folder's other tenants stay
     assert cache.main(["--clear"]) == 0 and cache.entries(root) == []
+    assert not old_copy.exists() and (root / "galaxy").is_dir()
     monkeypatch.setenv(cache.SIZE_VARIABLE, "0")  # no cache: a temporary folder for each run
     with Genome(tmp_path / "g2.fa") as opened:
         assert opened.lengths == {"c2": 10000}
@@ -553,10 +581,15 @@ def test_sigkill_leaves_no_file_under_an_output_name(inputs, tmp_path, point):
         assert visible == [], f"SIGKILL left {visible}"
     else:  # it finished first: then its outputs are complete
         assert process.returncode == 0 and visible
-    if point == "mt-encode filling the cache":  # a half-made copy is never an entry; the next run makes it whole
+    if point == "mt-encode filling the cache":  # a half-made copy is never an entry
         assert cache_entries(cache_root, "genomes") == [] or not killed
-        rerun = run_command(module, *arguments)
-        assert rerun.returncode == 0, rerun.stderr
+    if point == "mt-predict loading":
+        return
+    # the next run gives the whole result and removes the killed run's hidden temporary files
+    rerun = run_command(module, *arguments)
+    assert rerun.returncode == 0, rerun.stderr
+    assert [name for name in names(out) if name.startswith(".")] == []
+    if point == "mt-encode filling the cache":
         assert len(cache_entries(cache_root, "genomes")) == 1
         with gzip.open(arguments[1], "rb") as source:
             assert (cache_entries(cache_root, "genomes")[0] / "big.fa").read_bytes() == source.read()

@@ -67,10 +67,17 @@ def _quiet_htslib() -> None:
 
 
 def _open(path: str, genome: str | None, index: str | None):
-    """pysam.AlignmentFile with the given index (None: pysam's own search, used only to read the header)."""
+    """pysam.AlignmentFile with the given index (None: pysam's own search, used only to read the header).
+
+    A CRAM's reference ``genome`` is given to htslib with a checked index beside it
+    (:func:`mirtron_tools.io.genome.indexed_reference`): htslib would otherwise build one beside the genome."""
     import pysam
 
     _quiet_htslib()
+    if genome is not None and _is_cram(path):
+        from .genome import indexed_reference
+
+        genome = indexed_reference(genome)
     try:
         if index is None:
             return pysam.AlignmentFile(path, "r", reference_filename=genome)
@@ -83,6 +90,11 @@ def _open(path: str, genome: str | None, index: str | None):
         raise InputError(path, f"cannot read as BAM/CRAM ({text})") from None
     except ValueError as error:
         raise InputError(path, f"cannot read as BAM/CRAM ({error})") from None
+
+
+def _is_cram(path: str) -> bool:
+    with open(path, "rb") as stream:
+        return stream.read(4) == b"CRAM"
 
 
 def open_alignment_file(path: str, genome: str | None = None):

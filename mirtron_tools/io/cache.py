@@ -250,6 +250,19 @@ def _leftovers(root: Path, age: float = LEFTOVER_AGE) -> Iterator[Path]:
                     yield path
 
 
+#: Decompressed genomes of mirtron_tools up to 0.x, named by path, size and time (``genome.fa.<16 hex>.fa``)
+#: in ``genomes/`` or in ``$MIRTRON_CACHE`` itself: superseded by the content-keyed entries, removed.
+_OLD_COPY = re.compile(r".+\.[0-9a-f]{16}\.fa(\.fai|\.part[0-9]+)?")
+
+
+def _old_copies(root: Path) -> Iterator[Path]:
+    for folder in (root, root / "genomes"):
+        with contextlib.suppress(OSError):
+            for path in folder.iterdir():
+                if path.is_file() and _OLD_COPY.fullmatch(path.name):
+                    yield path
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -266,6 +279,9 @@ def prune(limit: int, keep: Path | None = None, root: Path | None = None) -> lis
     root = cache_folder() if root is None else root
     for leftover in _leftovers(root):
         shutil.rmtree(leftover, ignore_errors=True)
+    for old in _old_copies(root):
+        with contextlib.suppress(OSError):
+            old.unlink()
     found = entries(root)
     total = sum(entry.size for entry in found)
     removed = []
@@ -293,6 +309,10 @@ def clear(root: Path | None = None) -> int:
         _retire(entry.path)
     for leftover in _leftovers(root, age=0.0):
         shutil.rmtree(leftover, ignore_errors=True)
+    for old in _old_copies(root):
+        with contextlib.suppress(OSError):
+            freed += old.stat().st_size
+            old.unlink()
     return freed
 
 

@@ -6,6 +6,7 @@ import gzip
 import logging
 import os
 import struct
+import tempfile
 import zlib
 from pathlib import Path
 from typing import IO
@@ -311,6 +312,37 @@ def genome_index(path: str, kind: str) -> tuple[str, str | None]:
 
     entry = cache.derived("genome-index", cache.content_key(path), build, path, "index", valid=valid)
     return str(entry / f"{name}.fai"), str(entry / f"{name}.gzi") if kind == "bgzip" else None
+
+
+_references: dict[tuple[str, int, int], str] = {}
+
+
+def indexed_reference(path: str) -> str:
+    """A path to the genome with a checked .fai (and .gzi) beside it, for htslib readers that look for
+    the index beside the FASTA themselves (CRAM decoding), so that they neither build one beside the
+    genome nor read a stale one: the genome itself when its own index is fresh; a plain-gzip genome's
+    decompressed copy in the cache; else links, in this process's temporary folder, to the genome and
+    its index in the cache. Found once a process."""
+    status = os.stat(path)
+    memo = (os.path.realpath(path), status.st_size, status.st_mtime_ns)
+    if memo in _references and os.path.exists(_references[memo]):
+        return _references[memo]
+    kind = compression(path)
+    if kind == "gzip":
+        reference = plain_copy(path)[0]
+    else:
+        fai, gzi = genome_index(path, kind)
+        if fai == f"{path}.fai":
+            reference = path
+        else:
+            folder = Path(tempfile.mkdtemp(prefix="reference_", dir=cache.fallback_folder()))
+            reference = str(folder / Path(path).name)
+            os.symlink(os.path.realpath(path), reference)
+            os.symlink(fai, f"{reference}.fai")
+            if gzi is not None:
+                os.symlink(gzi, f"{reference}.gzi")
+    _references[memo] = reference
+    return reference
 
 
 _COMPLEMENT = str.maketrans("ACGUTNacgutnRYKMSWBDHVrykmswbdhv", "UGCAANugcaanYRMKSWVHDByrmkswvhdb")
