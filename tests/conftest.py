@@ -11,6 +11,19 @@ SHARED_DATA = Path(os.environ.get("MIRTRON_SHARED_DATA",
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def cache_in_tmp(tmp_path_factory):
+    """Derived files (indexes, decompressed genomes) of every test go to a session folder, never ~/.cache;
+    tests that need an empty cache set MIRTRON_CACHE themselves."""
+    previous = os.environ.get("MIRTRON_CACHE")
+    os.environ["MIRTRON_CACHE"] = str(tmp_path_factory.mktemp("mirtron_cache"))
+    yield
+    if previous is None:
+        os.environ.pop("MIRTRON_CACHE", None)
+    else:
+        os.environ["MIRTRON_CACHE"] = previous
+
+
 @pytest.fixture
 def test_data() -> Path:
     return TEST_DATA

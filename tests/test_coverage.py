@@ -342,13 +342,13 @@ def test_coverage_bad_inputs(tmp_path, test_data, capsys, case):
     candidates = str(test_data / "sim_candidates.npz")
     bam = tmp_path / "x.bam"
     message = {
-        "unindexed": "BAM has no index", "unsorted_header": "not coordinate-sorted (header SO:queryname)",
-        "stale_index": "index does not belong to it", "no_contigs": "BAM has no contig for 2 candidate contig(s)",
+        "unindexed": "cannot be indexed (samtools index failed): is it coordinate-sorted", "unsorted_header": "not coordinate-sorted (header SO:queryname)",
+        "stale_index": "cannot be indexed (samtools index failed): is it coordinate-sorted", "no_contigs": "BAM has no contig for 2 candidate contig(s)",
         "truncated": "truncated", "no_coordinates": "NPZ has no genomic coordinates",
         "missing_bam": "no such file", "not_bam": "is not a BAM or CRAM file",
     }[case]
-    if case == "unindexed":
-        shutil.copy(test_data / "sim_reads.bam", bam)
+    if case == "unindexed":  # indexed into the cache when sorted (tests/test_faults.py); here it is not
+        _unsorted_copy(test_data / "sim_reads.bam", bam, "coordinate")
     elif case == "unsorted_header":
         _unsorted_copy(test_data / "sim_reads.bam", bam, "queryname")
     elif case == "stale_index":

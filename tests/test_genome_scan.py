@@ -73,11 +73,11 @@ def test_plain_gzip_genome_scans_like_the_plain_one(tmp_path, test_data, monkeyp
     assert _scan(test_data, tmp_path / "gz.npz", genome=genome) == 0
     assert _scan(test_data, tmp_path / "plain.npz") == 0
     assert (tmp_path / "gz.tsv").read_text() == (tmp_path / "plain.tsv").read_text()
-    copies = list((tmp_path / "cache").glob("genome.fa.*.fa"))
+    copies = list((tmp_path / "cache").glob("genomes/*/genome.fa"))
     assert len(copies) == 1  # decompressed once into the cache, never beside the genome
     assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith("genome")) == ["genome.fa.gz"]
     assert _scan(test_data, tmp_path / "gz2.npz", genome=genome) == 0
-    assert list((tmp_path / "cache").glob("genome.fa.*.fa")) == copies
+    assert list((tmp_path / "cache").glob("genomes/*/genome.fa")) == copies
 
 
 def test_genome_that_is_not_fasta_is_one_line(tmp_path, test_data, capsys):

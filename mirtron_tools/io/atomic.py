@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
+import socket
 import stat
 import sys
 import tempfile
@@ -105,6 +107,35 @@ def _write_error(error: OSError, targets: list[str]) -> OutputError | None:
     return OutputError(" or ".join(targets), f"cannot write: {error.strerror or error}")
 
 
+#: This host in temporary names, so that a later run on it can tell its own orphans (a shared folder may
+#: hold temporary files of running jobs on other hosts).
+_HOST = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname().split(".")[0]) or "host"
+
+
+def _remove_orphans(folder: Path, name: str) -> None:
+    """Remove temporary files of ``name`` left by runs on this host that were killed (SIGKILL, out of
+    memory): hidden, never mistaken for the output, but they would pile up."""
+    prefix = f".{name}.{_HOST}-"
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            if not entry.name.startswith(prefix):
+                continue
+            pid = entry.name[len(prefix):].split(".", 1)[0]
+            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
+
+
 class AtomicOutputs:
     """Temporary files for several outputs; see :func:`atomic_outputs`."""
 
@@ -118,8 +149,10 @@ class AtomicOutputs:
         if _is_special(target_path):
             self.pending.append((target_path, None))
             return target_path
-        handle, temporary = tempfile.mkstemp(prefix=f".{target_path.name}.", suffix=suffix or ".tmp",
-                                             dir=target_path.resolve().parent)
+        folder = target_path.resolve().parent
+        _remove_orphans(folder, target_path.name)
+        handle, temporary = tempfile.mkstemp(prefix=f".{target_path.name}.{_HOST}-{os.getpid()}.",
+                                             suffix=suffix or ".tmp", dir=folder)
         os.close(handle)
         self.pending.append((target_path, Path(temporary)))
         return Path(temporary)
@@ -158,6 +191,14 @@ def atomic_outputs() -> Iterator[AtomicOutputs]:
     try:
         yield group
         group.commit()
+    except OutputError as error:
+        # raised by an inner atomic write whose target is one of this group's temporary files
+        # (save_model inside mt-train's group): name the output the user asked for
+        outer = [str(target) for target, temporary in group.pending if temporary is not None
+                 and os.path.realpath(temporary) == os.path.realpath(error.target)]
+        if not outer:
+            raise
+        raise OutputError(outer[0], error.problem) from None
     except OSError as error:
         named = [str(target) for target, temporary in group.pending
                  if error.filename is not None and str(error.filename) in (str(target), str(temporary))]

@@ -1,17 +1,22 @@
 """Small-RNA-seq alignments (BAM/CRAM through pysam): checks, contig names, filtered reads, coverage.
 
-Inputs must be coordinate-sorted and indexed (.bai/.csi/.crai): each candidate's window is
-fetched through the index, so memory does not grow with the size of the BAM. Checked before
-the work starts: the file exists and is complete (BGZF end-of-file marker), the header says
-it is coordinate-sorted, an index exists, and every candidate contig is found (exactly, through
-``--contig-alias``, or by adding/removing a ``chr`` prefix, which is reported).
+Inputs must be coordinate-sorted: each candidate's window is fetched through an index, so memory
+does not grow with the size of the BAM. The user's .bai/.csi/.crai beside the file is used when it
+is not older than the file and belongs to it; else the file is indexed once into the cache
+(:func:`alignment_index`), never beside it. Checked before the work starts: the file exists and
+is complete (BGZF end-of-file marker), the header says it is coordinate-sorted, and every
+candidate contig is found (exactly, through ``--contig-alias``, or by adding/removing a ``chr``
+prefix, which is reported).
 """
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing
 import os
+import struct
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -61,17 +66,22 @@ def _quiet_htslib() -> None:
     pysam.set_verbosity(0)  # htslib's own stderr warnings; we raise clear errors instead
 
 
-def open_alignment_file(path: str, genome: str | None = None):
-    """Open a BAM/CRAM, turning pysam's faults into one clear InputError."""
+def _open(path: str, genome: str | None, index: str | None):
+    """pysam.AlignmentFile with the given index (None: pysam's own search, used only to read the header).
+
+    A CRAM's reference ``genome`` is given to htslib with a checked index beside it
+    (:func:`mirtron_tools.io.genome.indexed_reference`): htslib would otherwise build one beside the genome."""
     import pysam
 
     _quiet_htslib()
-    if not os.path.exists(path):
-        raise InputError(path, "no such file")
-    if os.path.isdir(path):
-        raise InputError(path, "is a folder, not a BAM file")
+    if genome is not None and _is_cram(path):
+        from .genome import indexed_reference
+
+        genome = indexed_reference(genome)
     try:
-        return pysam.AlignmentFile(path, "r", reference_filename=genome)
+        if index is None:
+            return pysam.AlignmentFile(path, "r", reference_filename=genome)
+        return pysam.AlignmentFile(path, "r", reference_filename=genome, index_filename=index)
     except OSError as error:
         text = str(error)
         if "EOF marker" in text or "truncated" in text:
@@ -80,6 +90,166 @@ def open_alignment_file(path: str, genome: str | None = None):
         raise InputError(path, f"cannot read as BAM/CRAM ({text})") from None
     except ValueError as error:
         raise InputError(path, f"cannot read as BAM/CRAM ({error})") from None
+
+
+def _is_cram(path: str) -> bool:
+    with open(path, "rb") as stream:
+        return stream.read(4) == b"CRAM"
+
+
+def open_alignment_file(path: str, genome: str | None = None):
+    """Open a BAM/CRAM with a checked index (:func:`alignment_index`), turning pysam's faults into one
+    clear InputError; ``fetch()`` works on what it returns."""
+    if not os.path.exists(path):
+        raise InputError(path, "no such file")
+    if os.path.isdir(path):
+        raise InputError(path, "is a folder, not a BAM file")
+    return _open(path, genome, alignment_index(path, genome))
+
+
+#: The index each alignment file is read with, by (real path, size, modification time): found once a process.
+_indexes: dict[tuple[str, int, int], str] = {}
+#: Virtual offsets of BGZF blocks checked per index (evenly spread over those the index holds).
+CHECKED_OFFSETS = 256
+_BGZF_MAGIC = b"\x1f\x8b\x08\x04"
+
+
+def _sort_problem(path: str, header: dict) -> None:
+    order = header.get("HD", {}).get("SO")
+    if order is not None and order != "coordinate":
+        raise InputError(path, f"BAM is not coordinate-sorted (header SO:{order}); sort it: "
+                         f"samtools sort -o sorted.bam {os.path.basename(path)}")
+
+
+def _bai_offsets(data: bytes) -> tuple[int, list[int]]:
+    """``(references, file offsets of BGZF blocks)`` that a BAI or (decompressed) CSI index points at."""
+    csi = data[:4] == b"CSI\x01"
+    if data[:4] != b"BAI\x01" and not csi:
+        raise ValueError("not a BAI or CSI index (no magic)")
+    position = 4
+    pseudo_bin = 37450
+    if csi:
+        _, depth, aux_length = struct.unpack_from("<iii", data, position)
+        position += 12 + aux_length
+        pseudo_bin = ((1 << (3 * (depth + 1))) - 1) // 7 + 1
+    (references,) = struct.unpack_from("<i", data, position)
+    position += 4
+    offsets = []
+    for _ in range(references):
+        (bins,) = struct.unpack_from("<i", data, position)
+        position += 4
+        for _ in range(bins):
+            (number,) = struct.unpack_from("<I", data, position)
+            position += 4
+            if csi:
+                offsets.append(struct.unpack_from("<Q", data, position)[0] >> 16)
+                position += 8
+            (chunks,) = struct.unpack_from("<i", data, position)
+            position += 4
+            pairs = struct.unpack_from(f"<{2 * chunks}Q", data, position)
+            position += 16 * chunks
+            if number == pseudo_bin:  # its second pair holds read counts, not offsets
+                pairs = pairs[:2]
+            offsets.extend(value >> 16 for value in pairs)
+        if not csi:
+            (intervals,) = struct.unpack_from("<i", data, position)
+            position += 4
+            offsets.extend(value >> 16 for value in struct.unpack_from(f"<{intervals}Q", data, position))
+            position += 8 * intervals
+    return references, offsets
+
+
+def index_problem(path: str, index: str, references: int) -> str | None:
+    """Why ``index`` does not belong to the alignment file ``path`` (or None): for BAI/CSI, another number of
+    references than the header's, or an offset that is past the end of the file or not the start of a
+    BGZF block (up to :data:`CHECKED_OFFSETS` of them, spread evenly); for CRAI, a container past the end."""
+    import gzip
+
+    size = os.path.getsize(path)
+    try:
+        data = Path(index).read_bytes()
+        if index.endswith(".crai"):
+            offsets = [int(line.split()[3]) for line in gzip.decompress(data).decode().splitlines() if line.strip()]
+            count = references
+        else:
+            count, offsets = _bai_offsets(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
+    except (OSError, EOFError, ValueError, IndexError, UnicodeDecodeError, struct.error) as error:
+        return f"cannot be read as an index ({error})"
+    if count != references:
+        return f"lists {count} reference sequences, the file's header {references}"
+    if any(offset > size for offset in offsets):
+        return "points past the end of the file"
+    if index.endswith(".crai"):
+        return None
+    distinct = sorted(set(offset for offset in offsets if offset < size))
+    step = max(1, len(distinct) // CHECKED_OFFSETS)
+    with open(path, "rb") as stream:
+        for offset in distinct[::step]:
+            stream.seek(offset)
+            if stream.read(4) != _BGZF_MAGIC:
+                return f"points at byte {offset}, which is not the start of a BGZF block of the file"
+    return None
+
+
+def _indexes_beside(path: str, kind: str) -> list[str]:
+    stem = path.rsplit(".", 1)[0]
+    if kind == "CRAM":
+        return [f"{path}.crai", f"{stem}.crai"]
+    return [f"{path}.bai", f"{path}.csi", f"{stem}.bai", f"{stem}.csi"]
+
+
+def alignment_index(path: str, genome: str | None = None) -> str:
+    """The index to read ``path`` with: the user's own .bai/.csi (.crai) beside it when it is not older
+    than the file and belongs to it (:func:`index_problem`); else one made with pysam in the cache
+    (:mod:`mirtron_tools.io.cache`, keyed by the file's content), with one log line. Nothing is written
+    beside the file. InputError when the file cannot be indexed (not coordinate-sorted, truncated)."""
+    import pysam
+
+    from . import cache
+
+    status = os.stat(path)
+    memo = (os.path.realpath(path), status.st_size, status.st_mtime_ns)
+    if memo in _indexes and os.path.exists(_indexes[memo]):
+        return _indexes[memo]
+    kind = alignment_format(path)
+    with _open(path, genome, None) as alignments:
+        references = alignments.nreferences
+        header = alignments.header.to_dict()
+        longest = max(alignments.lengths, default=0)
+    _sort_problem(path, header)
+    reason = "has no index"
+    for candidate in _indexes_beside(path, kind):
+        if not os.path.isfile(candidate):
+            continue
+        if os.stat(candidate).st_mtime_ns < status.st_mtime_ns:
+            problem: str | None = "is older than the alignment file"
+        else:
+            problem = index_problem(path, candidate, references)
+        if problem is None:
+            _indexes[memo] = candidate
+            return candidate
+        reason = f"has a stale index ({os.path.basename(candidate)} {problem})"
+        break
+    name = os.path.basename(path) + (".crai" if kind == "CRAM" else ".csi" if longest >= 2**29 else ".bai")
+
+    def build(folder: Path) -> None:
+        logger.info("%s %s: indexing it once into the cache %s (nothing is written beside it)", path, reason,
+                    folder.parent)
+        options = ["-c"] if name.endswith(".csi") else []
+        try:
+            pysam.index(*options, path, "-o", str(folder / name))
+        except pysam.SamtoolsError as error:
+            text = str(error).rsplit("stderr=", 1)[-1]
+            if "failed to create or write index" in text:
+                raise OSError(errno.EIO, f"cannot write {folder / name}") from None
+            raise InputError(path, "cannot be indexed (samtools index failed): is it coordinate-sorted and "
+                             f"complete? Sort it: samtools sort -o sorted.bam {os.path.basename(path)}") from None
+
+    entry = cache.derived("alignment-index", cache.content_key(path), build, path, "index",
+                          valid=lambda entry: (entry / name).is_file()
+                          and index_problem(path, str(entry / name), references) is None)
+    _indexes[memo] = str(entry / name)
+    return _indexes[memo]
 
 
 def alignment_format(path: str) -> str:
@@ -121,17 +291,12 @@ def alignment_format(path: str) -> str:
 
 
 def check_alignment_file(path: str, genome: str | None = None) -> dict[str, int]:
-    """Check format, sort order and index; return the contig lengths."""
+    """Check format, sort order and index (made in the cache when missing or stale); return the contig lengths."""
     alignment_format(path)
     with open_alignment_file(path, genome) as alignments:
-        header = alignments.header.to_dict()
-        order = header.get("HD", {}).get("SO")
-        if order is not None and order != "coordinate":
-            raise InputError(path, f"BAM is not coordinate-sorted (header SO:{order}); sort and index it: "
-                             f"samtools sort -o sorted.bam {os.path.basename(path)} && samtools index sorted.bam")
+        _sort_problem(path, alignments.header.to_dict())
         if not alignments.has_index():
-            raise InputError(path, "BAM has no index (.bai/.csi, or .crai for CRAM) beside it; create one with "
-                             f"'samtools index {os.path.basename(path)}' (the BAM must be coordinate-sorted)")
+            raise InputError(path, "its index cannot be loaded")
         return dict(zip(alignments.references, alignments.lengths))
 
 

@@ -5,6 +5,7 @@ how it was trained (data sha256, seed, versions) and how well (validation metric
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import zipfile
@@ -13,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import FormatVersionError, ModelError
-from .atomic import atomic_path
+from .atomic import WRITE_ERRORS, atomic_path
 
 MANIFEST_MEMBER = "mirtron_manifest.json"
 MODEL_FORMAT = "mirtron_tools.model"
@@ -165,6 +166,12 @@ def load_model(path: str | os.PathLike):
     try:
         model = keras.saving.load_model(str(path), compile=False)
     except Exception as error:  # Keras raises many types for a damaged archive
+        if isinstance(error, OSError) and error.errno in WRITE_ERRORS | {errno.EACCES, errno.EPERM}:
+            import tempfile
+
+            raise ModelError(f"{path}: cannot load the Keras model: Keras unpacks it into the temporary folder "
+                             f"{tempfile.gettempdir()}, which cannot be written ({error.strerror or error}); free "
+                             "space there or set TMPDIR to another folder") from None
         raise ModelError(f"{path}: cannot load the Keras model ({type(error).__name__}: {error})") from None
     return model, manifest
 

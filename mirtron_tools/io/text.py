@@ -37,6 +37,14 @@ def check_input_file(path: str | os.PathLike) -> None:
         raise InputError(name, "is not readable (permission denied)")
 
 
+def stdin_is_terminal() -> bool:
+    """Standard input is a terminal (someone typing, or nothing piped in): '-' would wait forever."""
+    try:
+        return os.isatty(sys.stdin.fileno())
+    except (AttributeError, ValueError, OSError):  # replaced by an object without a descriptor (tests)
+        return False
+
+
 @contextlib.contextmanager
 def open_text(path: str | os.PathLike) -> Iterator[IO[str]]:
     """Open ``path`` for reading text; gzip is recognised by its magic bytes, not its name."""
@@ -44,6 +52,10 @@ def open_text(path: str | os.PathLike) -> Iterator[IO[str]]:
     if name == "-":
         if sys.stdin is None or sys.stdin.closed:
             raise InputError("standard input", "is closed: give a file, or pipe the input in")
+        if stdin_is_terminal():
+            raise InputError("standard input", "is a terminal: '-' reads the input (FASTA or BED text, plain or "
+                             "gzip) from a pipe or a redirection, e.g. 'zcat hairpins.fa.gz | mt-encode - -o out.npz' "
+                             "or '- < hairpins.fa'; or give the file name instead of '-'")
         buffer = sys.stdin.buffer
         head = buffer.peek(2)[:2] if hasattr(buffer, "peek") else b""
         if head == GZIP_MAGIC:
