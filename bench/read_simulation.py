@@ -180,7 +180,8 @@ def _product_reads(rng, reads: Reads, hairpin: Hairpin, expected: float, kind: s
             first = max(0, length // 2 - size // 2 + int(rng.integers(-3, 4)))
             last = min(length - 1, first + size - 1)
         else:
-            first, last = hairpin.products[0] if rng.random() < share5 else hairpin.products[1]
+            arm = 0 if len(hairpin.products) == 1 or rng.random() < share5 else 1
+            first, last = hairpin.products[arm]
             if rng.random() > FIVE_PRECISION:
                 first += int(rng.choice((-1, 1)))
             if rng.random() < THREE_VARIATION:

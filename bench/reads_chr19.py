@@ -100,12 +100,12 @@ def sequence_scores(scan: Path, work: Path) -> np.ndarray:
     return scores
 
 
-def overlapping(encoded, hairpins, kind: str) -> dict[str, np.ndarray]:
-    """Per hairpin of ``kind``, the candidate rows overlapping it on its strand."""
+def overlapping(encoded, hairpins, kind: str, real: np.ndarray) -> dict[str, np.ndarray]:
+    """Per hairpin of ``kind``, the real (not decoy) candidate rows overlapping it on its strand."""
     annotations = encoded.annotations
     starts, ends = np.asarray(annotations["start"]), np.asarray(annotations["end"])
     strands = np.asarray(annotations["strand"]).astype(str)
-    return {h.name: np.flatnonzero((starts < h.end) & (ends > h.start) & (strands == h.strand))
+    return {h.name: np.flatnonzero((starts < h.end) & (ends > h.start) & (strands == h.strand) & real)
             for h in hairpins if h.kind == kind}
 
 
@@ -168,7 +168,8 @@ def main() -> None:
     transcripts = sim.transcripts_of(str(GFF3))
     rng = np.random.default_rng(19)
     hairpins, small = chr19_loci(chr19_holdout.chr19_sequence(), transcripts, rng)
-    mirtron_rows, canonical_rows = overlapping(encoded, hairpins, "mirtron"), overlapping(encoded, hairpins, "canonical")
+    mirtron_rows = overlapping(encoded, hairpins, "mirtron", real)
+    canonical_rows = overlapping(encoded, hairpins, "canonical", real)
     lengths = {"19": 58617616}
     geometry = geometries(encoded)
     rows = []
