@@ -8,30 +8,15 @@ genome-scan context and coverage channels, as its manifest says) and :func:`scor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from .encoding import EncodedSet, model_inputs, uses_context, uses_energy
+from .scores import Scored
 
 if TYPE_CHECKING:
     from .coverage import CoverageSet
-
-
-@dataclass
-class Scored:
-    """Scored rows: ids, lengths (nt), annotation columns and probabilities, in parallel."""
-
-    ids: Sequence[str]
-    lengths: Sequence[int] | np.ndarray
-    annotations: Mapping[str, np.ndarray]
-    probabilities: np.ndarray
-
-    def decoys(self) -> np.ndarray:
-        """Boolean mask of the decoy rows of a genome scan (``decoy`` column; none elsewhere)."""
-        if "decoy" not in self.annotations:
-            return np.zeros(len(self.ids), dtype=bool)
-        return np.asarray(self.annotations["decoy"]) == 1
 
 
 @dataclass

@@ -7,6 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import assert_files_equal, write
+from simulate import (
+    FLAG_DUPLICATE,
+    FLAG_REVERSE,
+    FLAG_SECONDARY,
+    ExpressionLevel,
+    hairpin_set,
+    loci_bed_rows,
+    place_hairpins,
+    simulate_reads,
+    write_alignments,
+)
 
 from mirtron_tools.cli import coverage as coverage_cli
 from mirtron_tools.cli import encode, predict, train
@@ -21,20 +32,10 @@ from mirtron_tools.coverage import (
 )
 from mirtron_tools.encoding import model_inputs
 from mirtron_tools.errors import InputError
-from mirtron_tools.io.bam import match_contigs, write_alignments
+from mirtron_tools.io.bam import match_contigs
 from mirtron_tools.io.coverage import read_coverage
 from mirtron_tools.io.encoded import read_encoded, write_encoded
 from mirtron_tools.io.genome import reverse_complement_rna
-from mirtron_tools.simulate import (
-    FLAG_DUPLICATE,
-    FLAG_REVERSE,
-    FLAG_SECONDARY,
-    ExpressionLevel,
-    hairpin_set,
-    loci_bed_rows,
-    place_hairpins,
-    simulate_reads,
-)
 
 # ------------------------------------------------------------------ pileup arithmetic
 

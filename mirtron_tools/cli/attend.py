@@ -216,7 +216,7 @@ def _load(args: argparse.Namespace, plan: _Plan):
         raise ModelError(f"{plan.model_path}: this model scores genome-scan candidates from their intron context "
                          "(mt-predict); mt-attend explains hairpin models such as human_mirtron or premirna")
     if args.method == "attention":
-        from ..model import attention_model
+        from ..ensemble import attention_model
 
         try:
             attention_model(model)

@@ -342,7 +342,7 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
 
 def report_stats(source: str, stats) -> None:
     """Warnings about what a hairpin reader skipped or could not read as A/C/G/U (``io.fasta.HairpinStats``)."""
-    from ..io.text import shortened
+    from ..errors import shortened
 
     if stats.skipped_long:
         logger.warning("%s: skipped %d record(s) longer than --max-length: %s", source, len(stats.skipped_long),

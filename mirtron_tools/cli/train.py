@@ -135,9 +135,8 @@ def _outputs(args: argparse.Namespace) -> tuple[Path, Path, Path]:
 def load_training_data(args: argparse.Namespace):
     """(encoded set, labels, description of the sources) from the command's data options."""
     from ..datasets import labelled_union, labels_for
-    from ..errors import InputError
+    from ..errors import InputError, shortened
     from ..io.encoded import read_encoded
-    from ..io.text import shortened
     from ..io.tsv import read_labels
 
     if args.encoded or args.labels:

@@ -9,7 +9,6 @@ it is coordinate-sorted, an index exists, and every candidate contig is found (e
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
@@ -18,6 +17,7 @@ import numpy as np
 
 from ..coordinates import Region
 from ..errors import InputError
+from ..pool import process_pool
 from .text import shortened
 
 logger = logging.getLogger(__name__)
@@ -360,42 +360,7 @@ def collect_coverage(regions: Sequence[Region], structures: Sequence[str], input
         for argument in arguments:
             consume(_run_job_safely(argument))
     else:
-        with multiprocessing.get_context("fork").Pool(min(threads, len(jobs))) as pool:
+        with process_pool(min(threads, len(jobs))) as pool:
             for outcome in pool.imap_unordered(_run_job_safely, arguments):
                 consume(outcome)
     return results
-
-
-def write_alignments(path: str | os.PathLike, contigs: dict[str, int], reads) -> None:
-    """Write simulated reads as a coordinate-sorted, indexed BAM (``path`` and ``path.bai``), atomically.
-
-    ``reads`` is a :class:`mirtron_tools.simulate.SimulatedReads`: numpy columns ``contig``
-    (index into ``contigs``), ``start``, ``flag``, ``mapq``, ``mismatches`` and a list of
-    ``sequences`` (as on the forward genome strand, the way BAM stores them).
-    """
-    import pysam
-
-    from .atomic import atomic_path
-
-    header = {"HD": {"VN": "1.6", "SO": "coordinate"},
-              "SQ": [{"SN": name, "LN": int(length)} for name, length in contigs.items()],
-              "PG": [{"ID": "mirtron_tools.simulate", "PN": "mirtron_tools"}]}
-    order = np.lexsort((reads.start, reads.contig))
-    target = os.fspath(path)
-    with atomic_path(target, suffix=".bam") as temporary:
-        with pysam.AlignmentFile(str(temporary), "wb", header=header) as output:
-            for number, row in enumerate(order):
-                sequence = reads.sequences[row]
-                segment = pysam.AlignedSegment(output.header)
-                segment.query_name = f"{reads.prefix}{number + 1:07d}"
-                segment.flag = int(reads.flag[row])
-                segment.reference_id = int(reads.contig[row])
-                segment.reference_start = int(reads.start[row])
-                segment.mapping_quality = int(reads.mapq[row])
-                segment.cigartuples = [(0, len(sequence))]
-                segment.query_sequence = sequence
-                segment.query_qualities = pysam.qualitystring_to_array("I" * len(sequence))
-                segment.set_tag("NM", int(reads.mismatches[row]))
-                output.write(segment)
-        with atomic_path(f"{target}.bai", suffix=".bai") as index:
-            pysam.index(str(temporary), "-o", str(index))

@@ -14,9 +14,10 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..errors import InputError
-from ..introns import Intron, Window
 from ..pieces import dumps, introns_from_json, introns_to_json, windows_from_json, windows_to_json
-from ..scoring import Scored
+from ..scan.genes import Intron
+from ..scan.windows import Window
+from ..scores import Scored
 from .atomic import AtomicOutputs
 from .npz import open_checked, read_arrays, write_arrays
 
