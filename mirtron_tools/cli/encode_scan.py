@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 
 from . import common
 
@@ -100,21 +99,19 @@ def _length_range(text: str) -> tuple[int, int]:
     return low, high
 
 
-_REGION = re.compile(r"^(?P<contig>[^:\s]+)(?::(?P<start>[\d,]+)-(?P<end>[\d,]+))?$")
-
-
 def parse_scan_region(text: str, genome) -> tuple[str, int, int]:
     """``contig[:start-end]`` (1-based inclusive) -> ``(contig, start0, end)`` checked against the genome."""
+    from ..coordinates import parse_interval
     from ..errors import InputError
 
-    match = _REGION.match(text.strip())
-    if match is None:
+    parsed = parse_interval(text)
+    if parsed is None:
         raise InputError("--region", f"'{text}' is not CONTIG or CONTIG:START-END")
-    contig = genome.resolve_contig(match["contig"], "--region")
+    contig = genome.resolve_contig(parsed[0], "--region")
     length = genome.lengths[contig]
-    if match["start"] is None:
+    if parsed[1] is None or parsed[2] is None:
         return contig, 0, length
-    start, end = int(match["start"].replace(",", "")), int(match["end"].replace(",", ""))
+    start, end = parsed[1], parsed[2]
     if start < 1 or end < start or end > length:
         raise InputError("--region", f"region {text} is outside contig {contig} (1-{length}) or empty")
     return contig, start - 1, end
@@ -142,8 +139,8 @@ def check_annotation_contigs(transcripts, genome, source: str) -> None:
         ends = annotation_contigs(transcripts)
         missing = [contig for contig in ends if contig not in genome.lengths]
     if missing:
+        from ..coordinates import same_contig
         from ..errors import shortened
-        from ..io.known import same_contig
 
         alike = [name for contig in missing for name in same_contig(contig, genome.lengths)]
         hint = f" (chr naming differs: the genome has e.g. '{alike[0]}')" if alike else ""

@@ -171,10 +171,10 @@ def match_contigs(wanted: Iterable[str], available: dict[str, int], aliases: dic
     """Map candidate contig names to names in a BAM.
 
     Returns ``(mapping, renamed, missing)``: ``renamed`` lists 'a -> b' for names matched by the
-    contig-naming rule of every command (:func:`mirtron_tools.io.known.contig_key`: a ``chr``
+    contig-naming rule of every command (:func:`mirtron_tools.coordinates.contig_key`: a ``chr``
     prefix added or removed, chrM <-> MT); aliases are used as given.
     """
-    from .known import contig_key
+    from ..coordinates import contig_key
 
     mapping, renamed, missing = {}, [], []
     by_key: dict[str, list[str]] = {}

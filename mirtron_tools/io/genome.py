@@ -115,7 +115,7 @@ class Genome:
         ``chr`` prefix (or ``chrM``/``MT``), which is logged once per name; else InputError."""
         if contig in self.lengths:
             return contig
-        from .known import same_contig
+        from ..coordinates import same_contig
 
         matches = same_contig(contig, self.lengths)
         if len(matches) == 1:
@@ -131,7 +131,7 @@ class Genome:
 
     def check_contig(self, contig: str, source: str, line: int | None = None) -> None:
         if contig not in self.lengths:
-            from .known import same_contig
+            from ..coordinates import same_contig
             from .text import shortened
 
             alike = same_contig(contig, self.lengths)  # more than one: which one is meant is not guessed
