@@ -196,6 +196,20 @@ def test_a_command_never_imports_another_command():
     assert not crossing, crossing
 
 
+def test_every_module_is_reached_from_the_commands():
+    """Nothing ships that only tests or benchmarks use (the simulators live in tests/simulate.py)."""
+    graph = _graph()
+    reached: set[str] = set()
+    waiting = list(_command_modules())
+    while waiting:
+        name = waiting.pop()
+        if name not in reached:
+            reached.add(name)
+            waiting.extend(graph[name])
+    packages = {name for name, path in _modules().items() if path.name == "__init__.py"}
+    assert sorted(set(graph) - reached - packages) == []
+
+
 def test_the_bench_scripts_have_no_import_circles():
     scripts = {path.stem: path for path in (ROOT / "bench").glob("*.py")}
     graph = {}

@@ -8,9 +8,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from . import common
+
+if TYPE_CHECKING:
+    from ..coverage import CoverageSet
 
 logger = logging.getLogger("mirtron_tools.attend")
 
@@ -151,7 +154,7 @@ class _Plan:
 
     model_path: Path
     manifest: dict
-    coverage: object | None
+    coverage: CoverageSet | None
     extra_names: list[str]
     truth: dict | None
     wanted: set[str] | None

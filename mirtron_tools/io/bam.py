@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from ..coordinates import Region
 from ..errors import InputError
 from ..pool import process_pool
 from .text import shortened
+
+if TYPE_CHECKING:
+    from ..coverage import CandidateSummary
 
 logger = logging.getLogger(__name__)
 
@@ -258,7 +261,9 @@ def fetch_reads(alignments, path: str, contig: str, start: int, end: int, read_f
     """``(starts, ends, reverse)`` of alignments overlapping ``[start, end)`` that pass the filter."""
     skip, min_mapq = read_filter.skip_flags, read_filter.min_mapq
     min_length, max_length = read_filter.min_length, read_filter.max_length
-    starts, ends, reverse = [], [], []
+    starts: list[int] = []
+    ends: list[int] = []
+    reverse: list[bool] = []
     add_start, add_end, add_reverse = starts.append, ends.append, reverse.append
     previous = -1
     try:
@@ -327,7 +332,7 @@ def _run_job_safely(arguments):
 
 def collect_coverage(regions: Sequence[Region], structures: Sequence[str], inputs: AlignmentInputs, flank: int,
                      read_filter: ReadFilter, threads: int = 1,
-                     progress: Callable[[int], None] | None = None) -> list[tuple[np.ndarray, object]]:
+                     progress: Callable[[int], None] | None = None) -> list[tuple[np.ndarray, CandidateSummary]]:
     """Tracks and summary for every candidate, in input order.
 
     Candidates are grouped by contig and sorted by position; groups (contigs, split into jobs

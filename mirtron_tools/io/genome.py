@@ -119,7 +119,7 @@ class Genome:
 
         matches = same_contig(contig, self.lengths)
         if len(matches) == 1:
-            renamed = getattr(self, "_renamed", set())
+            renamed: set[tuple[str, str]] = getattr(self, "_renamed", set())
             if (source, contig) not in renamed:
                 logger.info("%s: contig '%s' is '%s' in genome %s (chr naming differs)", source, contig, matches[0],
                             self.path)
