@@ -2,7 +2,7 @@
 """Coverage benchmark: mt-coverage throughput and sequence-only vs sequence+coverage AUC.
 
 1. Throughput. A simulated genome with 2,000 hairpins (synthetic, half mirtron-like) and a
-   simulated BAM of >= 1 M reads (mirtron_tools.simulate). mt-coverage runs in a fresh process
+   simulated BAM of >= 1 M reads (tests/simulate.py). mt-coverage runs in a fresh process
    (1 and 2 threads): candidates/s, BAM reads/s, reads in candidate windows/s, peak RSS. The
    same candidates on a BAM with a quarter of the reads show whether memory follows the BAM.
 2. AUC. Real human hairpin sequences of the published Rorbach 2018 split (../shared/data
@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the test-only simulators (tests/simulate.py)
 SHARED = Path(os.environ.get("MIRTRON_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
 
 LEVELS = [
@@ -115,8 +116,7 @@ def reads_in_windows(genome, reads, flank: int) -> int:
 
 
 def throughput(work: Path, seed: int) -> dict:
-    from mirtron_tools.io.bam import write_alignments
-    from mirtron_tools.simulate import ExpressionLevel, hairpin_set, place_hairpins, simulate_reads
+    from simulate import ExpressionLevel, hairpin_set, place_hairpins, simulate_reads, write_alignments
 
     hairpins = ([(identifier, sequence, True) for identifier, sequence in hairpin_set(1000, True, seed, "m")]
                 + [(identifier, sequence, False) for identifier, sequence in hairpin_set(1000, False, seed + 1, "c")])
@@ -167,17 +167,17 @@ def rorbach_split() -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
 
 
 def auc_comparison(work: Path, seeds: int, epochs: int) -> dict:
+    from simulate import ExpressionLevel, place_hairpins, simulate_reads, write_alignments
+
     from mirtron_tools.cli import coverage as coverage_cli
     from mirtron_tools.cli.common import load_tensorflow
     from mirtron_tools.coverage import coverage_channels
     from mirtron_tools.encoding import model_inputs
-    from mirtron_tools.io.bam import write_alignments
     from mirtron_tools.io.coverage import read_coverage
     from mirtron_tools.io.encoded import read_encoded
     from mirtron_tools.metrics import roc_auc
     from mirtron_tools.model import Architecture
     from mirtron_tools.prediction import predict_arrays
-    from mirtron_tools.simulate import ExpressionLevel, place_hairpins, simulate_reads
     from mirtron_tools.training import TrainingConfig, fit, set_seed
 
     ids, sequences, labels, held_out = rorbach_split()

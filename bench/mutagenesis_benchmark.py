@@ -15,8 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the test-only simulators (tests/simulate.py)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
@@ -37,7 +40,7 @@ def _model(name: str | None):
 
 
 def _sets(count: int) -> dict[str, tuple[list[str], list[str]]]:
-    from mirtron_tools.simulate import hairpin_set
+    from simulate import hairpin_set
 
     half = count // 2
     synthetic = hairpin_set(half, True, seed=1, prefix="m") + hairpin_set(count - half, False, seed=2, prefix="c")

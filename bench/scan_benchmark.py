@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Genome-scan benchmark: mt-encode --annotation on a generated genome with a human-scale annotation.
 
-Generates (mirtron_tools.simulate.simulate_gene_models) a random genome whose GTF holds at least
+Generates (tests/simulate.py, simulate_gene_models) a random genome whose GTF holds at least
 ``--introns`` unique introns with a human-like length mix (10 % short introns of 60-150 nt, the
 rest log-normal, median 1,000 nt, capped at 5,000), alternative transcripts that skip an exon,
 and planted mirtron-like hairpins. Then, for each thread count, runs ``mt-encode --genome G.fa
@@ -29,10 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the test-only simulators (tests/simulate.py)
+
 
 def generate(folder: Path, introns: int, seed: int) -> tuple[Path, Path, int]:
-    from mirtron_tools.introns import Transcript, introns_from_transcripts
-    from mirtron_tools.simulate import gtf_lines, simulate_gene_models
+    from simulate import gtf_lines, simulate_gene_models
+
+    from mirtron_tools.scan.genes import Transcript, introns_from_transcripts
 
     # about 8.6 unique introns per gene with (1, 15) introns and exon-skipping transcripts
     genes = int(introns / 8.0)
@@ -87,18 +90,14 @@ def raw_folding_seconds(genome: Path, annotation: Path, candidates: Path, chunk:
     """Fold the same windows (and, with ``decoys``, their decoys: ``mt-encode --decoys``) and the refolded
     candidate hairpins in one process, tight loop; returns (seconds, windows folded, candidates refolded)."""
     from mirtron_tools.encoding import fold
-    from mirtron_tools.introns import (
-        ScanParameters,
-        decoy_sequence,
-        fold_window,
-        introns_from_transcripts,
-        plan_windows,
-        select_chunk,
-        window_clusters,
-    )
     from mirtron_tools.io.annotation import read_transcripts
     from mirtron_tools.io.encoded import read_encoded
     from mirtron_tools.io.genome import Genome
+    from mirtron_tools.scan.decoys import decoy_sequence
+    from mirtron_tools.scan.folding import fold_window
+    from mirtron_tools.scan.genes import introns_from_transcripts
+    from mirtron_tools.scan.parameters import ScanParameters
+    from mirtron_tools.scan.windows import plan_windows, select_chunk, window_clusters
 
     parameters = ScanParameters()
     with Genome(genome) as handle:

@@ -28,11 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the test-only simulators (tests/simulate.py)
 BIN = Path(sys.executable).parent
 
 
 def synthetic(count: int, seed: int) -> list[tuple[str, str]]:
-    from mirtron_tools.simulate import hairpin_set
+    from simulate import hairpin_set
 
     half = count // 2
     return hairpin_set(half, True, seed, "m") + hairpin_set(count - half, False, seed + 1, "c")

@@ -28,9 +28,9 @@ def length_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Gener
     Without ``rng`` the order is deterministic (sorted by length). With ``rng`` rows are shuffled
     within equal lengths and the batch order is shuffled, for training.
     """
-    lengths = np.asarray(lengths)
-    tie_breaker = rng.random(len(lengths)) if rng is not None else np.arange(len(lengths))
-    order = np.lexsort((tie_breaker, lengths))
+    length_array = np.asarray(lengths)
+    tie_breaker = rng.random(len(length_array)) if rng is not None else np.arange(len(length_array))
+    order = np.lexsort((tie_breaker, length_array))
     batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
     if rng is not None:
         rng.shuffle(batches)

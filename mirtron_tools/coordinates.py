@@ -1,4 +1,4 @@
-"""Genomic coordinates of candidates: parsing region headers and carrying them in an EncodedSet.
+"""Genomic coordinates of candidates: the contig-naming rule, parsing regions, and carrying them in an EncodedSet.
 
 Coordinates are 0-based, end-exclusive (BED), with a strand; a minus-strand candidate's sequence
 is the reverse complement of the genome, so position 0 of the sequence is the genomic base
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -17,11 +17,26 @@ from .errors import InputError
 
 COORDINATE_COLUMNS = ("contig", "start", "end", "strand")
 
+_CONTIG = r"(?P<contig>[^\s:()]+)"
+_SPAN = r"(?P<start>[\d,]+)-(?P<end>[\d,]+)"  # thousands separators allowed
 # 'chr1:100-200(+)' (bedtools getfasta -s), 'chr1:100-200:+', 'chr1:100-200' and the
-# 'name::chr1:100-200(+)' form of bedtools getfasta -name; thousands separators allowed.
-_REGION = re.compile(
-    r"(?:^|::)(?P<contig>[^\s:()]+):(?P<start>[\d,]+)-(?P<end>[\d,]+)"
-    r"(?:\((?P<strand>[+-])\)|:(?P<strand_colon>[+-]))?$")
+# 'name::chr1:100-200(+)' form of bedtools getfasta -name.
+_REGION = re.compile(rf"(?:^|::){_CONTIG}:{_SPAN}(?:\((?P<strand>[+-])\)|:(?P<strand_colon>[+-]))?$")
+# 'chr1' or 'chr1:100-200', a region as samtools takes it on the command line
+_INTERVAL = re.compile(rf"^{_CONTIG}(?::{_SPAN})?$")
+
+
+def contig_key(name: str) -> str:
+    """The one contig-naming rule (genome, annotation, BAM, BED, --known, --region): ``chr19`` and ``19``
+    name one contig, ``chrM`` and ``MT`` too."""
+    bare = name[3:] if name.lower().startswith("chr") else name
+    return "MT" if bare.upper() in ("M", "MT") else bare
+
+
+def same_contig(contig: str, names: Iterable[str]) -> list[str]:
+    """The names among ``names`` that name ``contig`` by :func:`contig_key` (``contig`` itself if it is there)."""
+    key = contig_key(contig)
+    return [name for name in names if contig_key(name) == key]
 
 
 @dataclass(frozen=True)
@@ -51,10 +66,24 @@ def parse_region(text: str) -> tuple[str, int, int, str] | None:
     match = _REGION.search(text)
     if match is None:
         return None
-    first = int(match["start"].replace(",", ""))
-    last = int(match["end"].replace(",", ""))
     strand = match["strand"] or match["strand_colon"] or "+"
-    return match["contig"], first, last, strand
+    return match["contig"], _number(match["start"]), _number(match["end"]), strand
+
+
+def parse_interval(text: str) -> tuple[str, int | None, int | None] | None:
+    """``CONTIG`` or ``CONTIG:START-END`` (a samtools region) -> ``(contig, start, end)`` as written (``None``
+    twice for a whole contig), or None when ``text`` is neither. Whether the numbers are 1-based is the
+    caller's convention (``mt-encode --region`` takes them 1-based and inclusive, as samtools does)."""
+    match = _INTERVAL.match(text.strip())
+    if match is None:
+        return None
+    if match["start"] is None:
+        return match["contig"], None, None
+    return match["contig"], _number(match["start"]), _number(match["end"])
+
+
+def _number(text: str) -> int:
+    return int(text.replace(",", ""))
 
 
 def region_for_sequence(header: str, sequence_length: int, source: str, line: int | None = None

@@ -243,7 +243,7 @@ def check_coverage_ids(ids: Sequence[str], coverage: CoverageSet, source: str) -
     known = set(coverage.ids)
     missing = [identifier for identifier in ids if identifier not in known]
     if missing:
-        from .io.text import shortened
+        from .errors import shortened
 
         raise InputError(source, f"{len(missing)} of {len(ids)} sequence id(s) have no coverage: {shortened(missing)} "
                          "(coverage must be made by mt-coverage from the same encoded candidates)")

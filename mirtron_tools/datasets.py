@@ -43,7 +43,7 @@ def labels_for(encoded: EncodedSet, labels: dict[str, int], source: str) -> tupl
     known = set(encoded.ids)
     unknown = [identifier for identifier in labels if identifier not in known]
     if unknown:
-        from .io.text import shortened
+        from .errors import shortened
 
         raise InputError(source, f"{len(unknown)} labelled id(s) are not in the input: {shortened(unknown)}")
     rows = np.array([row for row, identifier in enumerate(encoded.ids) if identifier in labels], dtype=int)

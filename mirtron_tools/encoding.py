@@ -7,12 +7,13 @@ an upstream base ``)``, unpaired ``.``. Padding positions are all zero, which th
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import sys
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
+
+from .pool import Pool, process_pool
+from .scan.parameters import ANNOTATION_COLUMNS, SUBTYPES
 
 ENCODED_KIND = "mirtron_tools.encoded"
 #: Bump when the meaning or layout of the encoded arrays changes; models record it.
@@ -63,7 +64,7 @@ def fold_many(
     threads: int = 1,
     progress: Callable[[int], None] | None = None,
     chunk_size: int = 32,
-    pool=None,
+    pool: Pool | None = None,
 ) -> list[tuple[str, float]]:
     """Fold every sequence, in a process pool when ``threads`` > 1; order is kept.
 
@@ -84,11 +85,9 @@ def fold_many(
     return results
 
 
-def fold_pool(threads: int):
-    """A pool of ``threads`` fold processes (a context manager); forking a process that has
-    TensorFlow loaded can deadlock, so they are spawned then."""
-    method = "spawn" if "tensorflow" in sys.modules else "fork"
-    return multiprocessing.get_context(method).Pool(threads)
+def fold_pool(threads: int) -> Pool:
+    """A pool of ``threads`` fold processes (a context manager), from :func:`mirtron_tools.pool.process_pool`."""
+    return process_pool(threads)
 
 
 def count_ambiguous(sequence: str) -> int:
@@ -214,10 +213,8 @@ class EncodedSet:
 
     def annotation_order(self) -> list[str]:
         """The annotation columns in the one documented order of every table (BED order first:
-        contig, start, end, strand, then the genome scan's columns, :data:`introns.ANNOTATION_COLUMNS`),
+        contig, start, end, strand, then the genome scan's columns, :data:`mirtron_tools.scan.parameters.ANNOTATION_COLUMNS`),
         then any others sorted."""
-        from .introns import ANNOTATION_COLUMNS
-
         return ([key for key in ANNOTATION_COLUMNS if key in self.annotations]
                 + sorted(key for key in self.annotations if key not in ANNOTATION_COLUMNS))
 
@@ -282,8 +279,6 @@ def context_values(encoded: EncodedSet) -> np.ndarray:
     Needs the scan's ``intron`` (``start-end[,start-end...]``), ``subtype`` and ``splice_distance``
     annotations; raises KeyError naming the first one missing.
     """
-    from .introns import SUBTYPES  # (introns builds on this module)
-
     subtype_channels = {subtype: 1 + index for index, subtype in enumerate(SUBTYPES)}  # after log10_intron_length
     annotations = encoded.annotations
     for key in ("intron", "subtype", "splice_distance"):

@@ -11,7 +11,7 @@ import numpy as np
 from keras import ops
 
 from .features import ContextFeatures, regression_features, tree_features
-from .model import PROBABILITY_LAYER
+from .model import ATTENTION_LAYER, PROBABILITY_LAYER
 
 
 @keras.saving.register_keras_serializable(package="mirtron_tools")
@@ -182,3 +182,20 @@ def ensemble_members(model: keras.Model) -> list[keras.Model]:
     """The attention networks of an ensemble (empty for a single network)."""
     return [layer for layer in model.layers if isinstance(layer, keras.Model)
             and layer.name not in FEATURE_MEMBERS]
+
+
+def attention_model(model: keras.Model) -> keras.Model:
+    """A model with the same inputs returning ``(probability, attention weights)``.
+
+    For an ensemble the weights are the mean of the members' weights (still summing to 1).
+    """
+    members = ensemble_members(model)
+    if members:
+        weights = [attention_model(member)(model.input)[1] for member in members]
+        averaged = keras.layers.Average(name="mean_attention")(weights) if len(weights) > 1 else weights[0]
+        return keras.Model(model.input, [model.output, averaged])
+    try:
+        layer = model.get_layer(ATTENTION_LAYER)
+    except ValueError:
+        raise ValueError("the model has no attention layer") from None
+    return keras.Model(model.input, [model.output, layer.output[1]])

@@ -1,4 +1,14 @@
 """One exception family. Raised where data is read; caught once in ``cli.common.run``."""
+from __future__ import annotations
+
+from typing import Iterable
+
+
+def shortened(items: Iterable[object], limit: int = 5, separator: str = ", ") -> str:
+    """``a, b, c, d, e and 7 more``: the first ``limit`` items of a list for a message, and how many are left."""
+    texts = [str(item) for item in items]
+    shown = separator.join(texts[:limit])
+    return shown + (f" and {len(texts) - limit} more" if len(texts) > limit else "")
 
 
 class MirtronError(Exception):

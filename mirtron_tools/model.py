@@ -3,8 +3,9 @@
 Input: ``(batch, positions, channels)`` float32, zero rows are padding (masked).
 Output: probability of the positive class. The ``attention`` layer's per-position weights
 (non-negative, summing to 1 over unpadded positions) can be read back with
-:func:`attention_model`. The fixed feature layers are in :mod:`mirtron_tools.features`, the ensembles
-(regression, trees, blends) in :mod:`mirtron_tools.ensemble`.
+:func:`mirtron_tools.ensemble.attention_model` (which averages an ensemble's members). The fixed feature
+layers are in :mod:`mirtron_tools.features`, the ensembles (regression, trees, blends) in
+:mod:`mirtron_tools.ensemble`.
 """
 from __future__ import annotations
 
@@ -103,22 +104,3 @@ def build_model(channels: int, architecture: Architecture = Architecture()) -> k
     hidden = keras.layers.Dropout(architecture.dropout, name="dense_dropout")(hidden)
     output = keras.layers.Dense(1, activation="sigmoid", name=PROBABILITY_LAYER)(hidden)
     return keras.Model(inputs, output, name="mirtron_lstm_attention")
-
-
-def attention_model(model: keras.Model) -> keras.Model:
-    """A model with the same inputs returning ``(probability, attention weights)``.
-
-    For an ensemble the weights are the mean of the members' weights (still summing to 1).
-    """
-    from .ensemble import ensemble_members  # the ensemble module builds on this one
-
-    members = ensemble_members(model)
-    if members:
-        weights = [attention_model(member)(model.input)[1] for member in members]
-        averaged = keras.layers.Average(name="mean_attention")(weights) if len(weights) > 1 else weights[0]
-        return keras.Model(model.input, [model.output, averaged])
-    try:
-        layer = model.get_layer(ATTENTION_LAYER)
-    except ValueError:
-        raise ValueError("the model has no attention layer") from None
-    return keras.Model(model.input, [model.output, layer.output[1]])

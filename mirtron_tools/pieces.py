@@ -7,7 +7,7 @@ contig renaming). Every NPZ of a scan (``mt-encode`` output, a plan of ``mt-enco
 whole run is piece ``[1, 1]``. Pieces gather back only when they share one identity (and, for
 scores, one model and threshold) and together are pieces 1..N, each once (:func:`order_pieces`).
 
-Pieces are whole clusters of overlapping windows (:func:`mirtron_tools.introns.select_chunk`), so
+Pieces are whole clusters of overlapping windows (:func:`mirtron_tools.scan.windows.select_chunk`), so
 no hairpin is in two pieces and the pieces in order hold exactly the whole run's candidates.
 """
 from __future__ import annotations
@@ -17,9 +17,10 @@ import hashlib
 import json
 from typing import Mapping, Sequence
 
-from .errors import InputError
-from .introns import Intron, ScanParameters, Window
-from .io.text import shortened
+from .errors import InputError, shortened
+from .scan.genes import Intron
+from .scan.parameters import ScanParameters
+from .scan.windows import Window
 
 #: keys of the metadata that say which piece it is, not which scan
 PIECE_KEYS = ("piece", "windows")

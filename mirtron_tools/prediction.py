@@ -76,7 +76,7 @@ _READERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _attention_reader(model):
-    from .model import attention_model
+    from .ensemble import attention_model
 
     if model not in _READERS:
         try:

@@ -440,3 +440,33 @@ def geometries(encoded) -> list[Geometry]:
                                              str(annotations["strand"][row]), str(annotations["intron"][row]))
         result.append(Geometry(len(structure), structure, donor, acceptor))
     return result
+
+
+def reads_arrays(reads: Sequence[Reads], flank: int) -> dict[str, np.ndarray]:
+    """The reads of every candidate as the flat arrays of the reads NPZ (5'/3' ends as window indices:
+    window index ``flank + i`` is hairpin position ``i``)."""
+    offsets = np.zeros(len(reads) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(item) for item in reads])
+
+    def joined(name: str, dtype) -> np.ndarray:
+        parts = [getattr(item, name) for item in reads if len(item)]
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+
+    return {"read_offsets": offsets, "read_sample": joined("sample", np.int16),
+            "read_first": joined("first", np.int32) + np.int32(flank),
+            "read_last": joined("last", np.int32) + np.int32(flank),
+            "read_count": joined("count", np.int32), "read_multi": joined("multi", bool)}
+
+
+def reads_from_arrays(arrays, flank: int, rows: Sequence[int] | None = None) -> list[Reads]:
+    """Inverse of :func:`reads_arrays` (hairpin positions again), for every row or ``rows``."""
+    offsets = np.asarray(arrays["read_offsets"], dtype=np.int64)
+    first = np.asarray(arrays["read_first"]) - flank
+    last = np.asarray(arrays["read_last"]) - flank
+    count, multi, sample = (np.asarray(arrays[key]) for key in ("read_count", "read_multi", "read_sample"))
+    result = []
+    for row in (range(len(offsets) - 1) if rows is None else rows):
+        a, b = int(offsets[row]), int(offsets[row + 1])
+        result.append(Reads(first[a:b].astype(np.int32), last[a:b].astype(np.int32), count[a:b].astype(np.int32),
+                            multi[a:b].astype(bool), sample[a:b].astype(np.int16)))
+    return result

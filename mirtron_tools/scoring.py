@@ -8,51 +8,17 @@ genome-scan context and coverage channels, as its manifest says) and :func:`scor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from .encoding import EncodedSet, model_inputs, uses_context, uses_energy
+from .scores import Scored, ScoredEvidence
 
 if TYPE_CHECKING:
     from .coverage import CoverageSet
     from .io.reads import ReadEvidence
-    from .reads import Geometry, ReadModel, Reads
-
-
-@dataclass
-class Scored:
-    """Scored rows: ids, lengths (nt), annotation columns and probabilities, in parallel."""
-
-    ids: Sequence[str]
-    lengths: Sequence[int] | np.ndarray
-    annotations: Mapping[str, np.ndarray]
-    probabilities: np.ndarray
-    #: read evidence of the rows when a read-aware model scored them (None otherwise)
-    evidence: ScoredEvidence | None = None
-
-    def decoys(self) -> np.ndarray:
-        """Boolean mask of the decoy rows of a genome scan (``decoy`` column; none elsewhere)."""
-        if "decoy" not in self.annotations:
-            return np.zeros(len(self.ids), dtype=bool)
-        return np.asarray(self.annotations["decoy"]) == 1
-
-
-@dataclass
-class ScoredEvidence:
-    """What a read-aware model saw of each row: the sequence model's probability (``prior``), the per-sample
-    evidence ``(n, samples, len(EVIDENCE))``, the collapsed reads and the geometry they were judged on (kept
-    for the permutation controls of the survey)."""
-
-    samples: list[str]
-    prior: np.ndarray
-    values: np.ndarray
-    reads: list[Reads]
-    geometry: list[Geometry]
-
-    def subset(self, rows: np.ndarray) -> "ScoredEvidence":
-        return ScoredEvidence(self.samples, self.prior[rows], self.values[rows], [self.reads[row] for row in rows],
-                              [self.geometry[row] for row in rows])
+    from .reads import ReadModel
 
 
 @dataclass

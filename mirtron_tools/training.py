@@ -26,8 +26,8 @@ class TrainingResult:
     epochs_run: int
     history: dict[str, list[float]]
     #: the held-out labels and scores the threshold was chosen on (validation split or out-of-fold)
-    held_out_labels: np.ndarray | None = None
-    held_out_scores: np.ndarray | None = None
+    held_out_labels: np.ndarray
+    held_out_scores: np.ndarray
     #: a blended ensemble: the out-of-fold scores of its parts ("networks", "kmer", "trees")
     held_out_parts: dict[str, np.ndarray] = field(default_factory=dict)
     #: the trees' share in the model (chosen when the config asked for "auto"), and with "auto" the
@@ -252,7 +252,8 @@ def fit_ensemble(
         if on_member is not None:
             on_member(member, {"epochs": result.epochs_run, **result.validation_metrics})
     regression_member, tree_member, parts = None, None, {"networks": out_of_fold}
-    tree_weight, search = (0.0 if config.tree_weight == AUTO else float(config.tree_weight)), {}
+    tree_weight = 0.0 if config.tree_weight == AUTO else float(config.tree_weight)
+    search: dict[str, float] = {}
     if config.regression_weight:
         features = regression_feature_matrix(arrays, structure=config.energy)
         parts["kmer"] = _out_of_fold(features, labels, folds, fit_logistic,

@@ -12,7 +12,7 @@ Files (all deterministic):
   tiny_mutagenesis.tsv      mt-attend --method mutagenesis of two of them (golden)
   sim_genome.fa(.fai)       8 mirtron-like + 8 canonical-like hairpins placed on 2 random contigs
   sim_candidates.bed        their BED6 regions (either strand); sim_labels.tsv their labels
-  sim_reads.bam(.bai)       simulated small-RNA reads over them (mirtron_tools.simulate.simulate_reads,
+  sim_reads.bam(.bai)       simulated small-RNA reads over them (tests/simulate.py, simulate_reads,
                             seed 43: zero-read loci, background, artefacts the filters must drop)
   sim_candidates.npz/.tsv   mt-encode sim_candidates.bed --genome sim_genome.fa (golden)
   sim_candidates.cov.npz/.cov.tsv  mt-coverage of them with sim_reads.bam (golden)
@@ -30,9 +30,12 @@ Files (all deterministic):
 Run: python test-data/make_test_data.py [PART ...]   (PART: a make_* function name without make_, e.g.
 scan_pieces; default: everything)
 """
+import sys
 from pathlib import Path
 
-from mirtron_tools.simulate import hairpin_set
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the test-only simulators (tests/simulate.py)
+
+from simulate import hairpin_set  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -90,9 +93,9 @@ def make_attention_goldens(work: Path) -> None:
 
 def make_coverage_data() -> None:
     """Simulated genome, candidates, reads (BAM) and the mt-encode / mt-coverage goldens for them."""
+    from simulate import ExpressionLevel, loci_bed_rows, place_hairpins, simulate_reads, write_alignments
+
     from mirtron_tools.cli import coverage, encode
-    from mirtron_tools.io.bam import write_alignments
-    from mirtron_tools.simulate import ExpressionLevel, loci_bed_rows, place_hairpins, simulate_reads
 
     hairpins = ([(identifier, sequence, True) for identifier, sequence
                  in hairpin_set(8, True, seed=31, prefix="sim_mirtron_")]
@@ -119,11 +122,11 @@ def make_coverage_data() -> None:
 
 def make_genome_scan_data() -> None:
     """scan_genome.fa(.fai) + scan_genes.gtf / scan_genes.gff3 + scan_planted.bed and the golden
-    mt-encode --annotation output scan_candidates.npz/.tsv (mirtron_tools.simulate, seed 51)."""
+    mt-encode --annotation output scan_candidates.npz/.tsv (tests/simulate.py, seed 51)."""
     import pysam
+    from simulate import gff3_lines, gtf_lines, simulate_gene_models
 
     from mirtron_tools.cli import encode
-    from mirtron_tools.simulate import gff3_lines, gtf_lines, simulate_gene_models
 
     models = simulate_gene_models(51)
     with open(HERE / "scan_genome.fa", "w") as stream:

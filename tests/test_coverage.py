@@ -7,10 +7,29 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import assert_files_equal, write
+from simulate import (
+    FLAG_DUPLICATE,
+    FLAG_REVERSE,
+    FLAG_SECONDARY,
+    ExpressionLevel,
+    hairpin_set,
+    loci_bed_rows,
+    place_hairpins,
+    simulate_reads,
+    write_alignments,
+)
 
 from mirtron_tools.cli import coverage as coverage_cli
 from mirtron_tools.cli import encode, predict, train
-from mirtron_tools.coordinates import Region, parse_region, region_for_sequence, regions_of
+from mirtron_tools.coordinates import (
+    Region,
+    contig_key,
+    parse_interval,
+    parse_region,
+    region_for_sequence,
+    regions_of,
+    same_contig,
+)
 from mirtron_tools.coverage import (
     MODEL_CHANNELS,
     CoverageSet,
@@ -21,20 +40,10 @@ from mirtron_tools.coverage import (
 )
 from mirtron_tools.encoding import model_inputs
 from mirtron_tools.errors import InputError
-from mirtron_tools.io.bam import match_contigs, write_alignments
+from mirtron_tools.io.bam import match_contigs
 from mirtron_tools.io.coverage import read_coverage
 from mirtron_tools.io.encoded import read_encoded, write_encoded
 from mirtron_tools.io.genome import reverse_complement_rna
-from mirtron_tools.simulate import (
-    FLAG_DUPLICATE,
-    FLAG_REVERSE,
-    FLAG_SECONDARY,
-    ExpressionLevel,
-    hairpin_set,
-    loci_bed_rows,
-    place_hairpins,
-    simulate_reads,
-)
 
 # ------------------------------------------------------------------ pileup arithmetic
 
@@ -101,6 +110,25 @@ def test_arm_assignment_follows_the_loop():
 ])
 def test_parse_region(header, expected):
     assert parse_region(header) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("chr19", ("chr19", None, None)),
+    (" 19:1,001-2,000 ", ("19", 1001, 2000)),
+    ("chrM:1-50", ("chrM", 1, 50)),
+    ("chr1:100-200(+)", None),   # a strand is no part of a scan region
+    ("chr1:100", None),
+    ("", None),
+])
+def test_parse_interval_reads_samtools_regions(text, expected):
+    """mt-encode --region's parser shares the contig and span patterns of the header parser above."""
+    assert parse_interval(text) == expected
+
+
+def test_one_contig_naming_rule():
+    assert contig_key("chrMT") == contig_key("M") == contig_key("chrm") == "MT"
+    assert contig_key("chr19") == contig_key("19") == "19"
+    assert same_contig("19", ["chr19", "chr1", "19_KI270866v1_alt"]) == ["chr19"]
 
 
 def test_region_convention_is_decided_by_length():

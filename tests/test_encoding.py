@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from simulate import hairpin_set
 
 from mirtron_tools.encoding import (
     CHANNELS,
@@ -13,7 +14,6 @@ from mirtron_tools.encoding import (
     one_hot,
     one_hot_batch,
 )
-from mirtron_tools.simulate import hairpin_set
 
 
 def test_one_hot_channels_and_padding():

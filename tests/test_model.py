@@ -4,9 +4,10 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from mirtron_tools.encoding import model_inputs  # noqa: E402
+from mirtron_tools.ensemble import attention_model  # noqa: E402
 from mirtron_tools.io.encoded import read_encoded  # noqa: E402
 from mirtron_tools.io.model import load_model, save_model  # noqa: E402
-from mirtron_tools.model import AttentionPooling, attention_model, build_model  # noqa: E402
+from mirtron_tools.model import AttentionPooling, build_model  # noqa: E402
 from mirtron_tools.prediction import attention_arrays, predict_arrays  # noqa: E402
 
 

@@ -8,9 +8,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from . import common
+
+if TYPE_CHECKING:
+    from ..coverage import CoverageSet
 
 logger = logging.getLogger("mirtron_tools.attend")
 
@@ -151,7 +154,7 @@ class _Plan:
 
     model_path: Path
     manifest: dict
-    coverage: object | None
+    coverage: CoverageSet | None
     extra_names: list[str]
     truth: dict | None
     wanted: set[str] | None
@@ -216,7 +219,7 @@ def _load(args: argparse.Namespace, plan: _Plan):
         raise ModelError(f"{plan.model_path}: this model scores genome-scan candidates from their intron context "
                          "(mt-predict); mt-attend explains hairpin models such as human_mirtron or premirna")
     if args.method == "attention":
-        from ..model import attention_model
+        from ..ensemble import attention_model
 
         try:
             attention_model(model)

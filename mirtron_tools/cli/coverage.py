@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def execute(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from ..coordinates import regions_of
     from ..coverage import CoverageSet, summary_row
     from ..errors import InputError
@@ -116,7 +118,7 @@ def execute(args: argparse.Namespace) -> int:
                 "contig_aliases": aliases, "flank": args.flank}
     coverage = CoverageSet(ids=list(encoded.ids), lengths=encoded.lengths, flank=args.flank,
                            counts=[tracks for tracks, _ in results],
-                           library_sizes=[inputs.library_size] * len(encoded), settings=settings)
+                           library_sizes=np.full(len(encoded), inputs.library_size), settings=settings)
     coordinates = {f"annotation_{key}": encoded.annotations[key] for key in ("contig", "start", "end", "strand")}
     with atomic_outputs() as group:  # both outputs, or neither
         write_coverage(args.output, coverage, {**coordinates, **evidence.to_arrays()}, group)

@@ -139,9 +139,10 @@ def read_candidates(args: argparse.Namespace, stats) -> tuple[list, list | None]
         logger.warning("%s: %d of %d headers carry no coordinates (e.g. '%s'); coordinates are not kept",
                        args.input, len(missing), len(records), missing[0])
         return records, None
-    conventions = sorted({convention for _, convention in found})
+    present = [item for item in found if item is not None]  # all of them, by the checks above
+    conventions = sorted({convention for _, convention in present})
     logger.info("%s: coordinates read from the headers (%s)", args.input, "; ".join(conventions))
-    regions = [region for region, _ in found]
+    regions = [region for region, _ in present]
     if args.genome:  # the headers' contigs take the genome's names (one rule: chr prefix, chrM/MT)
         import dataclasses
 

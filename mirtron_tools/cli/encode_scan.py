@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 
 from . import common
 
@@ -12,8 +11,8 @@ logger = logging.getLogger("mirtron_tools.encode")  # the command this mode belo
 
 
 def add_scan_options(parser: argparse.ArgumentParser) -> None:
-    """Options of the genome scan for novel mirtrons (rule: mirtron_tools.introns)."""
-    from ..introns import ScanParameters
+    """Options of the genome scan for novel mirtrons (rule: mirtron_tools.scan)."""
+    from ..scan.parameters import ScanParameters
 
     defaults = ScanParameters()
     scan = parser.add_argument_group(
@@ -100,21 +99,19 @@ def _length_range(text: str) -> tuple[int, int]:
     return low, high
 
 
-_REGION = re.compile(r"^(?P<contig>[^:\s]+)(?::(?P<start>[\d,]+)-(?P<end>[\d,]+))?$")
-
-
 def parse_scan_region(text: str, genome) -> tuple[str, int, int]:
     """``contig[:start-end]`` (1-based inclusive) -> ``(contig, start0, end)`` checked against the genome."""
+    from ..coordinates import parse_interval
     from ..errors import InputError
 
-    match = _REGION.match(text.strip())
-    if match is None:
+    parsed = parse_interval(text)
+    if parsed is None:
         raise InputError("--region", f"'{text}' is not CONTIG or CONTIG:START-END")
-    contig = genome.resolve_contig(match["contig"], "--region")
+    contig = genome.resolve_contig(parsed[0], "--region")
     length = genome.lengths[contig]
-    if match["start"] is None:
+    if parsed[1] is None or parsed[2] is None:
         return contig, 0, length
-    start, end = int(match["start"].replace(",", "")), int(match["end"].replace(",", ""))
+    start, end = parsed[1], parsed[2]
     if start < 1 or end < start or end > length:
         raise InputError("--region", f"region {text} is outside contig {contig} (1-{length}) or empty")
     return contig, start - 1, end
@@ -142,8 +139,8 @@ def check_annotation_contigs(transcripts, genome, source: str) -> None:
         ends = annotation_contigs(transcripts)
         missing = [contig for contig in ends if contig not in genome.lengths]
     if missing:
-        from ..io.known import same_contig
-        from ..io.text import shortened
+        from ..coordinates import same_contig
+        from ..errors import shortened
 
         alike = [name for contig in missing for name in same_contig(contig, genome.lengths)]
         hint = f" (chr naming differs: the genome has e.g. '{alike[0]}')" if alike else ""
@@ -158,7 +155,7 @@ def check_annotation_contigs(transcripts, genome, source: str) -> None:
 def _parameters(args: argparse.Namespace):
     """The scan parameters of the command line, checked."""
     from ..errors import InputError
-    from ..introns import ScanParameters
+    from ..scan.parameters import ScanParameters
 
     parameters = ScanParameters(conventional_min_length=args.conventional_length[0],
                                 conventional_max_length=args.conventional_length[1], window=args.window,
@@ -181,10 +178,11 @@ def execute_scan(args: argparse.Namespace) -> int:
     --split, the plans of N pieces; or, with --plan, one planned piece."""
     from .. import __version__
     from ..errors import InputError
-    from ..introns import introns_from_transcripts, plan_windows, select_chunk, select_region, window_clusters
     from ..io.annotation import read_transcripts
     from ..io.genome import Genome
     from ..pieces import scan_metadata
+    from ..scan.genes import introns_from_transcripts
+    from ..scan.windows import plan_windows, select_chunk, select_region, window_clusters
 
     if args.plan:
         return _execute_planned(args)
@@ -228,7 +226,7 @@ def execute_scan(args: argparse.Namespace) -> int:
 
 
 def _fold(windows, genome, parameters, args: argparse.Namespace):
-    from ..introns import scan
+    from ..scan.folding import scan
 
     progress = common.Progress("folding intron windows", len(windows), args.quiet)
     candidates = scan(windows, genome.fetch, parameters, threads=args.threads, progress=progress)
@@ -239,9 +237,10 @@ def _fold(windows, genome, parameters, args: argparse.Namespace):
 def _write_candidates(args: argparse.Namespace, candidates, windows, introns, record: dict) -> None:
     import numpy as np
 
-    from ..introns import SUBTYPES, candidates_to_encoded
     from ..io.encoded import write_encoded
     from ..pieces import dumps
+    from ..scan.conversion import candidates_to_encoded
+    from ..scan.parameters import SUBTYPES
 
     encoded = candidates_to_encoded(candidates, windows, introns, max_length=record["max_length"])
     write_encoded(args.output, encoded, args.table, metadata={"scan": np.array(dumps(record))})
@@ -269,7 +268,7 @@ def _check_plan_folder(output: str, count: int):
     ours = {plan_name(index, count) for index in range(1, count + 1)}
     stale = [name for name in existing_plans(folder) if name not in ours]
     if stale:
-        from ..io.text import shortened
+        from ..errors import shortened
 
         raise OutputError(output, f"holds plans of another split ({shortened(stale, 3)}): empty it or choose "
                           "another folder")
@@ -278,10 +277,10 @@ def _check_plan_folder(output: str, count: int):
 
 def _write_plans(folder, count: int, clusters, introns, record) -> None:
     """N plans, written together (all or none)."""
-    from ..introns import select_chunk
     from ..io.atomic import atomic_outputs
     from ..io.pieces import plan_name, write_plan
     from ..pieces import plan_piece
+    from ..scan.windows import select_chunk
 
     made = not folder.exists()
     folder.mkdir(exist_ok=True)

@@ -135,9 +135,8 @@ def _outputs(args: argparse.Namespace) -> tuple[Path, Path, Path]:
 def load_training_data(args: argparse.Namespace):
     """(encoded set, labels, description of the sources) from the command's data options."""
     from ..datasets import labelled_union, labels_for
-    from ..errors import InputError
+    from ..errors import InputError, shortened
     from ..io.encoded import read_encoded
-    from ..io.text import shortened
     from ..io.tsv import read_labels
 
     if args.encoded or args.labels:
@@ -148,7 +147,7 @@ def load_training_data(args: argparse.Namespace):
         if len(rows) < len(encoded):
             logger.warning("%s: %d hairpin(s) have no label and are not used", args.encoded, len(encoded) - len(rows))
         encoded = encoded.subset(rows)
-        sources = {"encoded": Path(args.encoded).name, "labels": Path(args.labels).name}
+        sources: dict[str, str | list[str]] = {"encoded": Path(args.encoded).name, "labels": Path(args.labels).name}
     else:
         if not args.positive or not args.negative:
             raise InputError("mt-train", "give both --positive and --negative (or --encoded with --labels)")
@@ -247,7 +246,8 @@ def execute(args: argparse.Namespace) -> int:
     from ..training import cross_validate, fit, fit_ensemble, set_seed
 
     arrays = model_inputs(encoded, extra, energy=energy)
-    rows, curves = [], {}
+    rows: list[list[object]] = []
+    curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     pooled = None
     if args.folds:
         with common.Progress(f"cross-validation ({args.folds} folds)", None, args.quiet, unit="epochs") as folds:
@@ -276,7 +276,7 @@ def execute(args: argparse.Namespace) -> int:
             from ..io.model import load_model
 
             initial_model, _ = load_model(init_path)
-            logger.info("fine-tuning %s (%s)", args.init_model, init_manifest.get("task"))
+            logger.info("fine-tuning %s (%s)", args.init_model, (init_manifest or {}).get("task"))
         progress = common.Progress("training", args.epochs, args.quiet, unit="epochs")
         result = fit(arrays, labels, config, on_epoch=lambda epoch, logs: progress(1), initial_model=initial_model)
         held_out_name = "validation"
@@ -293,7 +293,8 @@ def execute(args: argparse.Namespace) -> int:
         channels=model_channels(energy, coverage_channel_names), coverage=coverage_record, ensemble=args.ensemble,
         seed=args.seed, description=args.description, held_out_name=held_out_name,
         pooled=pooled,
-        initial=(args.init_model, init_path, init_manifest) if init_manifest is not None else None)
+        initial=(args.init_model, init_path, init_manifest) if init_path is not None and init_manifest is not None
+        else None)
     # All three outputs appear together or not at all: each is written to a temporary file and
     # the renames happen only after the last one was written.
     with atomic_outputs() as group:

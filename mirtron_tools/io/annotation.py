@@ -13,7 +13,7 @@ import re
 from urllib.parse import unquote
 
 from ..errors import InputError
-from ..introns import Transcript
+from ..scan.genes import Transcript
 from .text import read_lines
 
 _GTF_ATTRIBUTE = re.compile(r'\s*([^\s";]+)\s+(?:"([^"]*)"|([^\s";]+))\s*(?:;|$)')

@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import errno
 import logging
-import multiprocessing
 import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import numpy as np
 
 from ..coordinates import Region
 from ..errors import InputError
+from ..pool import process_pool
 from .text import shortened
+
+if TYPE_CHECKING:
+    from ..coverage import CandidateSummary
 
 logger = logging.getLogger(__name__)
 
@@ -336,10 +339,10 @@ def match_contigs(wanted: Iterable[str], available: dict[str, int], aliases: dic
     """Map candidate contig names to names in a BAM.
 
     Returns ``(mapping, renamed, missing)``: ``renamed`` lists 'a -> b' for names matched by the
-    contig-naming rule of every command (:func:`mirtron_tools.io.known.contig_key`: a ``chr``
+    contig-naming rule of every command (:func:`mirtron_tools.coordinates.contig_key`: a ``chr``
     prefix added or removed, chrM <-> MT); aliases are used as given.
     """
-    from .known import contig_key
+    from ..coordinates import contig_key
 
     mapping, renamed, missing = {}, [], []
     by_key: dict[str, list[str]] = {}
@@ -423,7 +426,9 @@ def fetch_reads(alignments, path: str, contig: str, start: int, end: int, read_f
     """``(starts, ends, reverse)`` of alignments overlapping ``[start, end)`` that pass the filter."""
     skip, min_mapq = read_filter.skip_flags, read_filter.min_mapq
     min_length, max_length = read_filter.min_length, read_filter.max_length
-    starts, ends, reverse = [], [], []
+    starts: list[int] = []
+    ends: list[int] = []
+    reverse: list[bool] = []
     add_start, add_end, add_reverse = starts.append, ends.append, reverse.append
     previous = -1
     try:
@@ -492,7 +497,7 @@ def _run_job_safely(arguments):
 
 def collect_coverage(regions: Sequence[Region], structures: Sequence[str], inputs: AlignmentInputs, flank: int,
                      read_filter: ReadFilter, threads: int = 1,
-                     progress: Callable[[int], None] | None = None) -> list[tuple[np.ndarray, object]]:
+                     progress: Callable[[int], None] | None = None) -> list[tuple[np.ndarray, CandidateSummary]]:
     """Tracks and summary for every candidate, in input order.
 
     Candidates are grouped by contig and sorted by position; groups (contigs, split into jobs
@@ -525,42 +530,7 @@ def collect_coverage(regions: Sequence[Region], structures: Sequence[str], input
         for argument in arguments:
             consume(_run_job_safely(argument))
     else:
-        with multiprocessing.get_context("fork").Pool(min(threads, len(jobs))) as pool:
+        with process_pool(min(threads, len(jobs))) as pool:
             for outcome in pool.imap_unordered(_run_job_safely, arguments):
                 consume(outcome)
     return results
-
-
-def write_alignments(path: str | os.PathLike, contigs: dict[str, int], reads) -> None:
-    """Write simulated reads as a coordinate-sorted, indexed BAM (``path`` and ``path.bai``), atomically.
-
-    ``reads`` is a :class:`mirtron_tools.simulate.SimulatedReads`: numpy columns ``contig``
-    (index into ``contigs``), ``start``, ``flag``, ``mapq``, ``mismatches`` and a list of
-    ``sequences`` (as on the forward genome strand, the way BAM stores them).
-    """
-    import pysam
-
-    from .atomic import atomic_path
-
-    header = {"HD": {"VN": "1.6", "SO": "coordinate"},
-              "SQ": [{"SN": name, "LN": int(length)} for name, length in contigs.items()],
-              "PG": [{"ID": "mirtron_tools.simulate", "PN": "mirtron_tools"}]}
-    order = np.lexsort((reads.start, reads.contig))
-    target = os.fspath(path)
-    with atomic_path(target, suffix=".bam") as temporary:
-        with pysam.AlignmentFile(str(temporary), "wb", header=header) as output:
-            for number, row in enumerate(order):
-                sequence = reads.sequences[row]
-                segment = pysam.AlignedSegment(output.header)
-                segment.query_name = f"{reads.prefix}{number + 1:07d}"
-                segment.flag = int(reads.flag[row])
-                segment.reference_id = int(reads.contig[row])
-                segment.reference_start = int(reads.start[row])
-                segment.mapping_quality = int(reads.mapq[row])
-                segment.cigartuples = [(0, len(sequence))]
-                segment.query_sequence = sequence
-                segment.query_qualities = pysam.qualitystring_to_array("I" * len(sequence))
-                segment.set_tag("NM", int(reads.mismatches[row]))
-                output.write(segment)
-        with atomic_path(f"{target}.bai", suffix=".bai") as index:
-            pysam.index(str(temporary), "-o", str(index))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 from ..errors import InputError
@@ -89,12 +89,9 @@ class HairpinStats:
     """What :func:`iter_hairpins` skipped or flagged, for the command's warnings."""
 
     records: int = 0
-    skipped_long: list[str] | None = None
+    skipped_long: list[str] = field(default_factory=list)
     ambiguous_positions: int = 0
     ambiguous_records: int = 0
-
-    def __post_init__(self):
-        self.skipped_long = self.skipped_long or []
 
     def add(self, sequence: str) -> None:
         """Count a hairpin that is read, and its positions that are not A, C, G or U."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import bisect
 import gzip
+import io
 import logging
 import os
 import struct
@@ -105,14 +106,14 @@ class _Bytes:
 
 def read_fai(path: str | os.PathLike) -> list[tuple[str, int, int, int, int]]:
     """``(name, length, offset, line bases, line width)`` rows of a .fai; ValueError when malformed."""
-    rows = []
+    rows: list[tuple[str, int, int, int, int]] = []
     with open(path, encoding="utf-8") as stream:
         for line in stream:
             fields = line.rstrip("\n").split("\t")
             if len(fields) < 5:
                 raise ValueError(f"line {len(rows) + 1} has {len(fields)} columns, not 5")
-            rows.append((fields[0], *(int(field) for field in fields[1:5])))
-    return rows  # type: ignore[return-value]
+            rows.append((fields[0], int(fields[1]), int(fields[2]), int(fields[3]), int(fields[4])))
+    return rows
 
 
 def fai_problem(path: str, fai: str | os.PathLike, gzi: str | os.PathLike | None = None) -> str | None:
@@ -184,7 +185,7 @@ def index_problem(path: str, fai: str, gzi: str | None = None) -> str | None:
     return fai_problem(path, fai, gzi)
 
 
-def write_fai(source: str, stream: IO[bytes], target: str | os.PathLike) -> None:
+def write_fai(source: str, stream: IO[bytes] | io.BufferedIOBase, target: str | os.PathLike) -> None:
     """Index a FASTA read from ``stream`` as ``samtools faidx`` would and write the .fai to ``target``.
 
     InputError (naming ``source`` and line) when it is not FASTA or the lines of a sequence differ in
@@ -391,11 +392,11 @@ class Genome:
         ``chr`` prefix (or ``chrM``/``MT``), which is logged once per name; else InputError."""
         if contig in self.lengths:
             return contig
-        from .known import same_contig
+        from ..coordinates import same_contig
 
         matches = same_contig(contig, self.lengths)
         if len(matches) == 1:
-            renamed = getattr(self, "_renamed", set())
+            renamed: set[tuple[str, str]] = getattr(self, "_renamed", set())
             if (source, contig) not in renamed:
                 logger.info("%s: contig '%s' is '%s' in genome %s (chr naming differs)", source, contig, matches[0],
                             self.path)
@@ -407,7 +408,7 @@ class Genome:
 
     def check_contig(self, contig: str, source: str, line: int | None = None) -> None:
         if contig not in self.lengths:
-            from .known import same_contig
+            from ..coordinates import same_contig
             from .text import shortened
 
             alike = same_contig(contig, self.lengths)  # more than one: which one is meant is not guessed

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
+from ..coordinates import contig_key
 from ..errors import InputError
 from .text import open_text
 
@@ -26,18 +26,6 @@ class Locus:
     end: int
     strand: str  # '+', '-' or '.' (either)
     names: tuple[str, ...]
-
-
-def contig_key(name: str) -> str:
-    """The naming rule shared with the genome: ``chr19`` and ``19`` name one contig, ``chrM`` and ``MT`` too."""
-    bare = name[3:] if name.lower().startswith("chr") else name
-    return "MT" if bare.upper() in ("M", "MT") else bare
-
-
-def same_contig(contig: str, names: Iterable[str]) -> list[str]:
-    """The names among ``names`` that name ``contig`` by :func:`contig_key` (``contig`` itself if it is there)."""
-    key = contig_key(contig)
-    return [name for name in names if contig_key(name) == key]
 
 
 def _gff3_intervals(path: str, lines: list[tuple[int, str]]) -> list[tuple[str, int, int, str, str]]:

@@ -12,6 +12,7 @@ import zipfile
 import zlib
 from importlib import resources
 from pathlib import Path
+from typing import TypeGuard
 
 from ..errors import FormatVersionError, ModelError
 from .atomic import WRITE_ERRORS, atomic_path
@@ -85,7 +86,7 @@ def read_manifest(path: str | os.PathLike, check: bool = True) -> dict:
     return manifest
 
 
-def _whole_number(value) -> bool:
+def _whole_number(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -5,7 +5,7 @@ import os
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
@@ -27,7 +27,7 @@ def write_arrays(path: str | os.PathLike, kind: str, version: int, arrays: Mappi
     """Write ``arrays`` plus ``format`` and ``format_version`` keys to a compressed NPZ.
 
     With ``group`` the NPZ is one of several outputs renamed together (see ``atomic_outputs``)."""
-    payload = dict(arrays)
+    payload: dict[str, Any] = dict(arrays)  # (Any: numpy's stub reads ** as its allow_pickle too)
     payload["format"] = np.array(kind)
     payload["format_version"] = np.array(version, dtype=np.int32)
     if group is not None:

@@ -14,9 +14,10 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..errors import InputError
-from ..introns import Intron, Window
 from ..pieces import dumps, introns_from_json, introns_to_json, windows_from_json, windows_to_json
-from ..scoring import Scored, ScoredEvidence
+from ..scan.genes import Intron
+from ..scan.windows import Window
+from ..scores import Scored, ScoredEvidence
 from .atomic import AtomicOutputs
 from .npz import open_checked, read_arrays, write_arrays
 
@@ -102,7 +103,7 @@ _NO_SITE = np.iinfo(np.int32).min
 
 def _evidence_arrays(parts: Sequence[ScoredEvidence]) -> dict[str, np.ndarray]:
     """A read-aware model's evidence of every row, for the merge's TSV columns and permutation controls."""
-    from .reads import reads_arrays
+    from ..reads import reads_arrays
 
     geometry = [item for part in parts for item in part.geometry]
     return {"evidence_samples": np.array(parts[0].samples, dtype=str),
@@ -120,8 +121,7 @@ def _evidence_arrays(parts: Sequence[ScoredEvidence]) -> dict[str, np.ndarray]:
 def _evidence_from_arrays(arrays: Mapping[str, np.ndarray], name: str) -> ScoredEvidence | None:
     if "evidence_values" not in arrays:
         return None
-    from ..reads import Geometry
-    from .reads import reads_from_arrays
+    from ..reads import Geometry, reads_from_arrays
 
     reads = reads_from_arrays({key[len("evidence_"):]: value for key, value in arrays.items()
                                if key.startswith("evidence_read_")}, 0)

@@ -6,8 +6,8 @@ from typing import IO, Mapping, Sequence
 
 import numpy as np
 
-from ..introns import ANNOTATION_COLUMNS
-from ..scoring import Scored
+from ..scan.parameters import ANNOTATION_COLUMNS
+from ..scores import Scored
 
 #: annotation columns that describe how a row was made, not the candidate: never written
 HIDDEN_COLUMNS = ("decoy",)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..coordinates import Region
 from ..errors import InputError
-from ..reads import EXON_SPAN, INTRON_REACH, Geometry, Reads, evidence
+from ..reads import EXON_SPAN, INTRON_REACH, Geometry, Reads, evidence, reads_arrays, reads_from_arrays
 from .bam import JOB_CANDIDATES, AlignmentInputs, ReadFilter, open_alignment_file
 
 
@@ -174,36 +174,6 @@ def collect_reads(regions: Sequence[Region], geometries: Sequence[Geometry], inp
             for outcome in pool.imap_unordered(_run_job_safely, arguments):
                 consume(outcome)
     return reads, values
-
-
-def reads_arrays(reads: Sequence[Reads], flank: int) -> dict[str, np.ndarray]:
-    """The reads of every candidate as the flat arrays of the reads NPZ (5'/3' ends as window indices:
-    window index ``flank + i`` is hairpin position ``i``)."""
-    offsets = np.zeros(len(reads) + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum([len(item) for item in reads])
-
-    def joined(name: str, dtype) -> np.ndarray:
-        parts = [getattr(item, name) for item in reads if len(item)]
-        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
-
-    return {"read_offsets": offsets, "read_sample": joined("sample", np.int16),
-            "read_first": joined("first", np.int32) + np.int32(flank),
-            "read_last": joined("last", np.int32) + np.int32(flank),
-            "read_count": joined("count", np.int32), "read_multi": joined("multi", bool)}
-
-
-def reads_from_arrays(arrays, flank: int, rows: Sequence[int] | None = None) -> list[Reads]:
-    """Inverse of :func:`reads_arrays` (hairpin positions again), for every row or ``rows``."""
-    offsets = np.asarray(arrays["read_offsets"], dtype=np.int64)
-    first = np.asarray(arrays["read_first"]) - flank
-    last = np.asarray(arrays["read_last"]) - flank
-    count, multi, sample = (np.asarray(arrays[key]) for key in ("read_count", "read_multi", "read_sample"))
-    result = []
-    for row in (range(len(offsets) - 1) if rows is None else rows):
-        a, b = int(offsets[row]), int(offsets[row + 1])
-        result.append(Reads(first[a:b].astype(np.int32), last[a:b].astype(np.int32), count[a:b].astype(np.int32),
-                            multi[a:b].astype(bool), sample[a:b].astype(np.int16)))
-    return result
 
 
 @dataclass

@@ -9,18 +9,11 @@ import sys
 import zlib
 from typing import IO, Iterator
 
-from ..errors import InputError
+from ..errors import InputError, shortened  # noqa: F401  (shortened: re-exported, a message helper of errors)
 
 GZIP_MAGIC = b"\x1f\x8b"
 #: Text is read as UTF-8; "utf-8-sig" also drops a byte-order mark that some editors write first.
 ENCODING = "utf-8-sig"
-
-
-def shortened(items, limit: int = 5, separator: str = ", ") -> str:
-    """``a, b, c, d, e and 7 more``: the first ``limit`` items of a list for a message, and how many are left."""
-    items = [str(item) for item in items]
-    shown = separator.join(items[:limit])
-    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def check_input_file(path: str | os.PathLike) -> None:

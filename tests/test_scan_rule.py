@@ -1,4 +1,4 @@
-"""Pure functions of the genome scan (mirtron_tools.introns) and the GTF/GFF3 reader."""
+"""Pure functions of the genome scan (mirtron_tools.scan) and the GTF/GFF3 reader."""
 import gzip
 
 import numpy as np
@@ -6,24 +6,13 @@ import pytest
 from conftest import write
 
 from mirtron_tools.errors import InputError
-from mirtron_tools.introns import (
-    CONVENTIONAL,
-    FIVE_TAILED,
-    THREE_TAILED,
-    Intron,
-    ScanParameters,
-    Transcript,
-    anchored_hairpin,
-    intron_windows,
-    introns_from_transcripts,
-    plan_windows,
-    prefilter_keep,
-    scan,
-    select_chunk,
-    select_region,
-    window_clusters,
-)
 from mirtron_tools.io.annotation import read_transcripts
+from mirtron_tools.scan.anchoring import anchored_hairpin
+from mirtron_tools.scan.folding import scan
+from mirtron_tools.scan.genes import Intron, Transcript, introns_from_transcripts
+from mirtron_tools.scan.parameters import CONVENTIONAL, FIVE_TAILED, THREE_TAILED, ScanParameters
+from mirtron_tools.scan.prefilter import prefilter_keep
+from mirtron_tools.scan.windows import intron_windows, plan_windows, select_chunk, select_region, window_clusters
 
 PARAMETERS = ScanParameters()
 

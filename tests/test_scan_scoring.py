@@ -10,11 +10,13 @@ import pytest
 from conftest import write
 
 from mirtron_tools.cli import encode, predict
+from mirtron_tools.coordinates import contig_key
 from mirtron_tools.encoding import CONTEXT_CHANNELS, context_values, model_inputs
-from mirtron_tools.introns import DECOY_FIXED_ENDS, Window, decoy_sequence, dinucleotide_shuffle
 from mirtron_tools.io.encoded import iter_encoded, read_encoded
-from mirtron_tools.io.known import KnownIndex, contig_key, read_known
+from mirtron_tools.io.known import KnownIndex, read_known
 from mirtron_tools.io.model import bundled_models, read_manifest, resolve_model
+from mirtron_tools.scan.decoys import DECOY_FIXED_ENDS, decoy_sequence, dinucleotide_shuffle
+from mirtron_tools.scan.windows import Window
 from mirtron_tools.survey import COLUMNS, KnownHits, describe_cutoff, survey_rows
 
 

@@ -11,8 +11,9 @@ from conftest import assert_files_equal, write
 
 from mirtron_tools.cli import encode, predict
 from mirtron_tools.encoding import concatenate
-from mirtron_tools.introns import ScanParameters, prefilter_keep
 from mirtron_tools.io.encoded import read_encoded
+from mirtron_tools.scan.parameters import ScanParameters
+from mirtron_tools.scan.prefilter import prefilter_keep
 
 
 def _scan(test_data, output, *extra, annotation="scan_genes.gtf"):
@@ -263,8 +264,8 @@ def test_prefilter_recall_on_mirbase_mirtrons(shared_data):
 
     The hairpin alone is a lower bound for its window: the prefilter takes a minimum over
     partner positions, and the window only adds partners."""
-    from mirtron_tools.introns import introns_from_transcripts
     from mirtron_tools.io.annotation import read_transcripts
+    from mirtron_tools.scan.genes import introns_from_transcripts
 
     mirtrons = _mirbase_mirtrons(shared_data)
     loci = {}

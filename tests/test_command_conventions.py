@@ -247,7 +247,7 @@ def test_fasta_header_contigs_follow_the_genome_and_the_bam_by_one_rule(tmp_path
 
 def test_one_column_order_in_every_table(tmp_path, test_data):
     from mirtron_tools.cli import encode
-    from mirtron_tools.introns import ANNOTATION_COLUMNS
+    from mirtron_tools.scan.parameters import ANNOTATION_COLUMNS
 
     fasta = _sim_fasta_with_chr_headers(tmp_path / "chr.fa", test_data)
     assert encode.main([str(fasta), "-o", str(tmp_path / "f.npz"), "-q"]) == 0

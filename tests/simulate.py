@@ -1,4 +1,7 @@
-"""Synthetic hairpins for tests, examples and benchmarks (seeded, no real data).
+"""Synthetic hairpins, gene models and small-RNA reads for tests, test-data and benchmarks (seeded, no real data).
+
+Test-only, so outside the shipped package: tests import it as ``simulate`` (tests/ is on their path);
+bench/ scripts and test-data/make_test_data.py put tests/ on ``sys.path`` first.
 
 Mirtron-like hairpins mimic a short spliced intron: they start with the donor ``GU`` and end
 with the acceptor ``AG``, are 55-75 nt long, and pair almost to their ends. Canonical-like
@@ -64,7 +67,7 @@ def hairpin_set(count: int, mirtron_like: bool, seed: int, prefix: str) -> list[
 #
 # Hairpins are placed on synthetic contigs (random flanking sequence, either strand), then reads
 # are drawn per locus, in hairpin coordinates (0 = the hairpin's 5' end), and written as a
-# sorted, indexed BAM by mirtron_tools.io.bam.write_alignments:
+# sorted, indexed BAM by write_alignments (below):
 #
 # * mirtron-like loci: the hairpin ends are made by splicing, so 5p-arm reads start on the
 #   hairpin's first base and 3p-arm reads end on its last base. A share of them is 5'-tailed
@@ -82,11 +85,13 @@ def hairpin_set(count: int, mirtron_like: bool, seed: int, prefix: str) -> list[
 # simulated reads show what the model can use, not what real libraries give.
 # ---------------------------------------------------------------------------------------------
 
+import os  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from typing import Sequence  # noqa: E402
 
-from .introns import SUBTYPES  # noqa: E402
-from .io.bam import FLAG_DUPLICATE, FLAG_REVERSE, FLAG_SECONDARY  # noqa: E402
+from mirtron_tools.io.atomic import atomic_path  # noqa: E402
+from mirtron_tools.io.bam import FLAG_DUPLICATE, FLAG_REVERSE, FLAG_SECONDARY  # noqa: E402
+from mirtron_tools.scan.parameters import SUBTYPES  # noqa: E402
 
 _DNA_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 
@@ -439,3 +444,37 @@ def gff3_lines(models: GeneModelGenome) -> list[str]:
         for start, end in exons:
             lines.append(f"{contig}\tsim\texon\t{start + 1}\t{end}\t.\t{strand}\t.\tParent={transcript}")
     return lines
+
+
+def write_alignments(path: str | os.PathLike, contigs: dict[str, int], reads) -> None:
+    """Write simulated reads as a coordinate-sorted, indexed BAM (``path`` and ``path.bai``), atomically.
+
+    ``reads`` is a :class:`SimulatedReads`: numpy columns ``contig``
+    (index into ``contigs``), ``start``, ``flag``, ``mapq``, ``mismatches`` and a list of
+    ``sequences`` (as on the forward genome strand, the way BAM stores them).
+    """
+    import pysam
+
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"},
+              "SQ": [{"SN": name, "LN": int(length)} for name, length in contigs.items()],
+              # the program record names the simulator's first home, so regenerated test data stay byte-identical
+              "PG": [{"ID": "mirtron_tools.simulate", "PN": "mirtron_tools"}]}
+    order = np.lexsort((reads.start, reads.contig))
+    target = os.fspath(path)
+    with atomic_path(target, suffix=".bam") as temporary:
+        with pysam.AlignmentFile(str(temporary), "wb", header=header) as output:
+            for number, row in enumerate(order):
+                sequence = reads.sequences[row]
+                segment = pysam.AlignedSegment(output.header)
+                segment.query_name = f"{reads.prefix}{number + 1:07d}"
+                segment.flag = int(reads.flag[row])
+                segment.reference_id = int(reads.contig[row])
+                segment.reference_start = int(reads.start[row])
+                segment.mapping_quality = int(reads.mapq[row])
+                segment.cigartuples = [(0, len(sequence))]
+                segment.query_sequence = sequence
+                segment.query_qualities = pysam.qualitystring_to_array("I" * len(sequence))
+                segment.set_tag("NM", int(reads.mismatches[row]))
+                output.write(segment)
+        with atomic_path(f"{target}.bai", suffix=".bai") as index:
+            pysam.index(str(temporary), "-o", str(index))
