@@ -167,7 +167,7 @@ def main() -> None:
     threshold, sequence_threshold = float(manifest["threshold"]), float(read_manifest(resolve_model("genome"))["threshold"])
     transcripts = sim.transcripts_of(str(GFF3))
     rng = np.random.default_rng(19)
-    hairpins, small = chr19_loci(chr19_holdout.chr19_sequence(), transcripts, rng)
+    hairpins, small = chr19_loci(chr19_holdout.chr19_sequence(human_data.SHARED), transcripts, rng)
     mirtron_rows = overlapping(encoded, hairpins, "mirtron", real)
     canonical_rows = overlapping(encoded, hairpins, "canonical", real)
     lengths = {"19": 58617616}

@@ -52,19 +52,25 @@ EVIDENCE: tuple[str, ...] = (
     "reads_3p_arm",          # on the 3p arm
     "loop_reads",            # covering the terminal loop's centre
     "five_prime_precision",  # share of arm reads whose 5' end is their arm's most common 5' end
+    "three_prime_precision",  # share of arm reads whose 3' end is within 1 nt of their arm's most common 3' end
     "duplex",                # 1: both arms' dominant reads pair in the fold with 2-nt 3' overhangs (+-1)
     "length_share",          # share of hairpin reads 20-24 nt long
     "splice_anchored",       # share of hairpin reads whose 5' end is the intron's first nt, or 3' end at the acceptor
+    "anchored_products",     # share of hairpin reads that are splice-anchored Dicer products: 20-24 nt, on an arm,
+                             # both ends at their arm's dominant ends (3' end within 1 nt)
     "past_hairpin",          # hairpin reads running more than 2 nt past either hairpin end
     "intron_reads",          # reads inside the host intron within 200 nt of the hairpin, not on it
     "exon_reads",            # reads on the 50 nt of exon beyond each splice site
     "multi_mapped",          # hairpin reads mapped to several loci
 )
 EVIDENCE_INDEX = {name: index for index, name in enumerate(EVIDENCE)}
+#: the evidence values that are shares of reads (pooled over samples weighted by reads; the rest are counts)
+SHARES = ("five_prime_precision", "three_prime_precision", "length_share", "splice_anchored", "anchored_products")
 
 #: the read-aware model's features (:func:`model_features`), from the evidence pooled over samples
 FEATURES: tuple[str, ...] = (
-    "log_reads", "five_prime_precision", "duplex", "length_share", "splice_anchored", "loop_share",
+    "log_reads", "five_prime_precision", "three_prime_precision", "duplex", "length_share", "splice_anchored",
+    "anchored_products", "loop_share",
     "past_share", "degradation", "multi_share", "sample_share", "both_arms",
 )
 
@@ -73,7 +79,7 @@ CRITERIA: tuple[tuple[str, str], ...] = (
     ("reads", "no reads on the hairpin"),
     ("splice_anchored", "no read 5' end at the intron's first nt nor 3' end at its acceptor"),
     ("duplex", "no Dicer duplex (both arms, 2-nt 3' overhangs)"),
-    ("precise_5p", "5' ends imprecise (dominant 5' end < half the arm reads)"),
+    ("precise_ends", "ends imprecise (dominant 5' end, or 3' end within 1 nt, < half the arm reads)"),
     ("products", "fewer than half the reads 20-24 nt"),
     ("loop", "reads on the terminal loop or past the hairpin (>= a quarter)"),
     ("degradation", "more reads on the host intron and exons than on the hairpin"),
@@ -246,19 +252,29 @@ def _sample_evidence(reads: Reads, geometry: Geometry, partners: np.ndarray, cen
     row[EVIDENCE_INDEX["reads_5p_arm"]] = c[five_arm].sum()
     row[EVIDENCE_INDEX["reads_3p_arm"]] = c[three_arm].sum()
     row[EVIDENCE_INDEX["loop_reads"]] = c[loop].sum()
-    precise = 0.0
+    precise = precise_three = 0.0
+    at_dominant = np.zeros(len(f), dtype=bool)
     for arm in (five_arm, three_arm):
         if arm.any():
-            ends, weights = np.unique(f[arm], return_inverse=True)
-            precise += np.bincount(weights, weights=c[arm]).max()
+            ends, which = np.unique(f[arm], return_inverse=True)
+            counts = np.bincount(which, weights=c[arm])
+            precise += counts.max()
+            threes, which3 = np.unique(t[arm], return_inverse=True)
+            dominant3 = threes[np.bincount(which3, weights=c[arm]).argmax()]
+            near = np.abs(t[arm] - dominant3) <= 1
+            precise_three += c[arm][near].sum()
+            at_dominant[np.flatnonzero(arm)] = (f[arm] == ends[counts.argmax()]) & near
     arm_total = c[five_arm | three_arm].sum()
     row[EVIDENCE_INDEX["five_prime_precision"]] = precise / arm_total if arm_total else 0.0
+    row[EVIDENCE_INDEX["three_prime_precision"]] = precise_three / arm_total if arm_total else 0.0
     five, three = _dominant(f[five_arm], t[five_arm], c[five_arm]), _dominant(f[three_arm], t[three_arm], c[three_arm])
     row[EVIDENCE_INDEX["duplex"]] = float(five is not None and three is not None and is_duplex(partners, five, three))
     lengths = t - f + 1
     row[EVIDENCE_INDEX["length_share"]] = c[(lengths >= PRODUCT_LENGTHS[0]) & (lengths <= PRODUCT_LENGTHS[1])].sum() / total
     anchored = (np.abs(f - donor) <= DONOR_TOLERANCE) | ((t <= acceptor) & (t >= acceptor - ACCEPTOR_SLACK))
     row[EVIDENCE_INDEX["splice_anchored"]] = c[anchored].sum() / total
+    products = anchored & at_dominant & (lengths >= PRODUCT_LENGTHS[0]) & (lengths <= PRODUCT_LENGTHS[1])
+    row[EVIDENCE_INDEX["anchored_products"]] = c[products].sum() / total
     row[EVIDENCE_INDEX["past_hairpin"]] = c[(f < -PAST_SLACK) | (t > length - 1 + PAST_SLACK)].sum()
     row[EVIDENCE_INDEX["multi_mapped"]] = c[multi].sum()
     return row
@@ -272,7 +288,7 @@ def pooled(values: np.ndarray) -> np.ndarray:
     total = reads.sum(axis=-1)
     result = values.sum(axis=-2)
     weights = reads / np.maximum(total, 1.0)[..., None]
-    for name in ("five_prime_precision", "length_share", "splice_anchored"):
+    for name in SHARES:
         result[..., EVIDENCE_INDEX[name]] = (values[..., EVIDENCE_INDEX[name]] * weights).sum(axis=-1)
     result[..., EVIDENCE_INDEX["duplex"]] = values[..., EVIDENCE_INDEX["duplex"]].max(axis=-1)
     return result
@@ -291,19 +307,20 @@ def model_features(values: np.ndarray) -> np.ndarray:
     reads = pool[:, EVIDENCE_INDEX["reads"]]
     safe = np.maximum(reads, 1.0)
     features = np.zeros((len(pool), len(FEATURES)))
-    features[:, 0] = np.log1p(reads)
-    features[:, 1] = pool[:, EVIDENCE_INDEX["five_prime_precision"]]
-    features[:, 2] = pool[:, EVIDENCE_INDEX["duplex"]]
-    features[:, 3] = pool[:, EVIDENCE_INDEX["length_share"]]
-    features[:, 4] = pool[:, EVIDENCE_INDEX["splice_anchored"]]
-    features[:, 5] = pool[:, EVIDENCE_INDEX["loop_reads"]] / safe
-    features[:, 6] = pool[:, EVIDENCE_INDEX["past_hairpin"]] / safe
-    host = pool[:, EVIDENCE_INDEX["intron_reads"]] + pool[:, EVIDENCE_INDEX["exon_reads"]]
-    features[:, 7] = np.log1p(host) - np.log1p(reads)
-    features[:, 8] = pool[:, EVIDENCE_INDEX["multi_mapped"]] / safe
-    samples = values.shape[1] if values.ndim == 3 else 1
-    features[:, 9] = samples_with_evidence(values) / max(samples, 1)
-    features[:, 10] = ((pool[:, EVIDENCE_INDEX["reads_5p_arm"]] > 0) & (pool[:, EVIDENCE_INDEX["reads_3p_arm"]] > 0))
+    columns = {
+        "log_reads": np.log1p(reads),
+        **{name: pool[:, EVIDENCE_INDEX[name]] for name in ("five_prime_precision", "three_prime_precision", "duplex",
+                                                            "length_share", "splice_anchored", "anchored_products")},
+        "loop_share": pool[:, EVIDENCE_INDEX["loop_reads"]] / safe,
+        "past_share": pool[:, EVIDENCE_INDEX["past_hairpin"]] / safe,
+        "degradation": np.log1p(pool[:, EVIDENCE_INDEX["intron_reads"]] + pool[:, EVIDENCE_INDEX["exon_reads"]])
+        - np.log1p(reads),
+        "multi_share": pool[:, EVIDENCE_INDEX["multi_mapped"]] / safe,
+        "sample_share": samples_with_evidence(values) / max(values.shape[1] if values.ndim == 3 else 1, 1),
+        "both_arms": ((pool[:, EVIDENCE_INDEX["reads_5p_arm"]] > 0) & (pool[:, EVIDENCE_INDEX["reads_3p_arm"]] > 0)),
+    }
+    for index, name in enumerate(FEATURES):
+        features[:, index] = columns[name]
     features[reads == 0] = 0.0
     return features
 
@@ -321,7 +338,8 @@ def failed_criteria(values: np.ndarray) -> list[str]:
         failed = [name for name, fails in (
             ("splice_anchored", row[EVIDENCE_INDEX["splice_anchored"]] == 0),
             ("duplex", row[EVIDENCE_INDEX["duplex"]] == 0),
-            ("precise_5p", arms == 0 or row[EVIDENCE_INDEX["five_prime_precision"]] < 0.5),
+            ("precise_ends", arms == 0 or min(row[EVIDENCE_INDEX["five_prime_precision"]],
+                                              row[EVIDENCE_INDEX["three_prime_precision"]]) < 0.5),
             ("products", row[EVIDENCE_INDEX["length_share"]] < 0.5),
             ("loop", (row[EVIDENCE_INDEX["loop_reads"]] + row[EVIDENCE_INDEX["past_hairpin"]]) >= 0.25 * reads),
             ("degradation", row[EVIDENCE_INDEX["intron_reads"]] + row[EVIDENCE_INDEX["exon_reads"]] > reads),

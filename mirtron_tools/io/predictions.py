@@ -35,13 +35,13 @@ def evidence_header(samples: Sequence[str]) -> list[str]:
 
 def evidence_fields(scored: Scored, rows: np.ndarray) -> list[str]:
     """The read columns of ``rows`` (tab-joined, each starting with a tab), :func:`evidence_header` order."""
-    from ..reads import EVIDENCE_INDEX, failed_criteria, pooled, samples_with_evidence
+    from ..reads import EVIDENCE_INDEX, SHARES, failed_criteria, pooled, samples_with_evidence
 
     evidence = scored.evidence
     assert evidence is not None
     values = evidence.values[rows]
     pool, samples, failed = pooled(values), samples_with_evidence(values), failed_criteria(values)
-    shares = {EVIDENCE_INDEX[name] for name in ("five_prime_precision", "length_share", "splice_anchored")}
+    shares = {EVIDENCE_INDEX[name] for name in SHARES}
     result = []
     for position, row in enumerate(rows):
         fields = [f"{float(evidence.prior[row]):.4f}", str(int(samples[position])),
