@@ -11,17 +11,27 @@ SHARED_DATA = Path(os.environ.get("MIRTRON_SHARED_DATA",
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+def _listing(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
+            for path in folder.rglob("*") if "__pycache__" not in path.parts}
+
+
 @pytest.fixture(autouse=True, scope="session")
 def cache_in_tmp(tmp_path_factory):
-    """Derived files (indexes, decompressed genomes) of every test go to a session folder, never ~/.cache;
-    tests that need an empty cache set MIRTRON_CACHE themselves."""
+    """Derived files (indexes, decompressed genomes) of every test go to a session folder, never ~/.cache
+    and never beside an input: test-data/ is the same after the session (names, sizes, times). Tests that
+    need an empty cache set MIRTRON_CACHE themselves."""
     previous = os.environ.get("MIRTRON_CACHE")
     os.environ["MIRTRON_CACHE"] = str(tmp_path_factory.mktemp("mirtron_cache"))
+    before = _listing(TEST_DATA)
     yield
     if previous is None:
         os.environ.pop("MIRTRON_CACHE", None)
     else:
         os.environ["MIRTRON_CACHE"] = previous
+    after = _listing(TEST_DATA)
+    changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    assert not changed, f"tests wrote or changed files in test-data/: {changed}"
 
 
 @pytest.fixture

@@ -24,6 +24,8 @@ import numpy as np
 import pysam
 import pytest
 from conftest import TEST_DATA
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mirtron_tools.cli import coverage as coverage_cli
 from mirtron_tools.cli import encode
@@ -145,6 +147,35 @@ def test_fai_checks_find_each_kind_of_stale_index(tmp_path):
     for name, text in edits.items():
         (tmp_path / "g.fa").write_text(text)
         assert genome.fai_problem(str(tmp_path / "g.fa"), index) is not None, name
+
+
+@settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=st.lists(st.tuples(st.from_regex(r"[A-Za-z0-9_.|-]{1,12}", fullmatch=True),
+                                  st.integers(min_value=1, max_value=300)), min_size=1, max_size=5,
+                        unique_by=lambda record: record[0]),
+       width=st.integers(min_value=1, max_value=80), crlf=st.booleans(), grown=st.integers(min_value=0, max_value=4))
+def test_own_fai_equals_samtools_and_any_growth_makes_it_stale(tmp_path, records, width, crlf, grown):
+    end = "\r\n" if crlf else "\n"
+
+    def fasta(extra: int) -> str:
+        parts = []
+        for number, (name, length) in enumerate(records):
+            sequence = "ACGT" * (length // 4 + 1)
+            sequence = sequence[:length + (extra if number == len(records) // 2 else 0)]
+            lines = [sequence[start:start + width] for start in range(0, len(sequence), width)]
+            parts.append(f">{name} description{end}" + "".join(line + end for line in lines))
+        return "".join(parts)
+
+    path = tmp_path / "g.fa"
+    path.write_bytes(fasta(0).encode())
+    with open(path, "rb") as stream:
+        genome.write_fai(str(path), stream, tmp_path / "own.fai")
+    pysam.faidx(str(path), "--fai-idx", str(tmp_path / "samtools.fai"))
+    assert (tmp_path / "own.fai").read_text() == (tmp_path / "samtools.fai").read_text()
+    assert genome.fai_problem(str(path), tmp_path / "own.fai") is None
+    if grown:
+        path.write_bytes(fasta(grown).encode())
+        assert genome.fai_problem(str(path), tmp_path / "own.fai") is not None
 
 
 def test_bgzip_genome_with_a_stale_gzi_is_indexed_into_the_cache(inputs, tmp_path):

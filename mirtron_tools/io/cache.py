@@ -48,7 +48,7 @@ PRUNE_GRACE = 60.0
 LEFTOVER_AGE = 3600.0
 
 _fallback: Path | None = None
-_keys: dict[tuple[str, int, int, int], str] = {}
+_keys: dict[tuple[str, int, int, int, bool], str] = {}
 
 
 def cache_folder() -> Path:
@@ -79,19 +79,21 @@ def size_limit() -> int:
         raise InputError(SIZE_VARIABLE, str(error)) from None
 
 
-def content_key(path: str | os.PathLike) -> str:
+def content_key(path: str | os.PathLike, every_byte: bool = False) -> str:
     """A digest of the file's content, 32 hex digits: SHA-256 of every byte up to
-    :data:`FULL_DIGEST_LIMIT` (26 ms for the 17 MB plain-gzip chr19), else of the size and
-    :data:`SAMPLED_BLOCKS` blocks spread evenly over the file, the first and last included.
+    :data:`FULL_DIGEST_LIMIT` (or always, with ``every_byte``: for entries that cannot be checked
+    against their source, such as a decompressed copy), else of the size and :data:`SAMPLED_BLOCKS`
+    blocks spread evenly over the file, the first and last included (for indexes, which are checked).
 
     Remembered per process by path, size and modification time, so forked workers do not read it again."""
     status = os.stat(path)
-    memo = (os.path.realpath(path), status.st_size, status.st_mtime_ns, status.st_ino)
+    whole = every_byte or status.st_size <= FULL_DIGEST_LIMIT
+    memo = (os.path.realpath(path), status.st_size, status.st_mtime_ns, status.st_ino, whole)
     if memo in _keys:
         return _keys[memo]
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
-        if status.st_size <= FULL_DIGEST_LIMIT:
+        if whole:
             while block := stream.read(1 << 20):
                 digest.update(block)
         else:

@@ -275,7 +275,7 @@ def plain_copy(path: str) -> tuple[str, str]:
         with open(folder / name, "rb") as stream:
             write_fai(path, stream, folder / f"{name}.fai")
 
-    entry = cache.derived("genomes", cache.content_key(path), build, path, "decompressed copy",
+    entry = cache.derived("genomes", cache.content_key(path, every_byte=True), build, path, "decompressed copy",
                           valid=lambda entry: (entry / f"{name}.fai").is_file() and (entry / name).is_file())
     return str(entry / name), str(entry / f"{name}.fai")
 
