@@ -211,7 +211,8 @@ def main() -> None:
             result["both"]["fdr_model"] = float(np.sum(1 - both[real_rows][called]) / max(called.sum(), 1))
             print(json.dumps(result), flush=True)
             rows.append(result)
-    (args.work / "results.json").write_text(json.dumps(rows, indent=1))
+    (args.work / ("results_" + "_".join(f"{depth / 1e6:g}M" for depth in args.depths) + ".json")).write_text(
+        json.dumps(rows, indent=1))
     print("| depth | samples | scoring | expressed loci | AP | expressed loci in top 1 % | called | canonical with "
           "reads called | true FDR | est. FDR (model / permuted) | silent loci mean rank |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
