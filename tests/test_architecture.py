@@ -270,3 +270,26 @@ def test_bench_and_test_data_call_the_library_not_the_commands():
     scripts = sorted((ROOT / "bench").glob("*.py")) + sorted((ROOT / "test-data").glob("*.py"))
     calls = [f"{path.parent.name}/{call}" for path in scripts for call in _command_calls(path)]
     assert not calls, f"{len(calls)} command calls: {calls}"
+
+
+def test_tests_marked_slow_get_the_slow_budget():
+    """pyproject's pytest-timeout ``timeout`` is the budget of a default-run test; tests marked slow get
+    conftest.SLOW_TIMEOUT, unless they set their own."""
+    import conftest
+
+    class Item:
+        def __init__(self, *marks):
+            self.marks = list(marks)
+
+        def get_closest_marker(self, name):
+            return next((mark for mark in self.marks if mark.name == name), None)
+
+        def add_marker(self, marker):
+            self.marks.append(marker.mark)
+
+    slow, fast, own = Item(pytest.mark.slow.mark), Item(), Item(pytest.mark.slow.mark, pytest.mark.timeout(5).mark)
+    conftest.pytest_collection_modifyitems(None, [slow, fast, own])
+    assert slow.get_closest_marker("timeout").args == (conftest.SLOW_TIMEOUT,)
+    assert fast.get_closest_marker("timeout") is None and own.get_closest_marker("timeout").args == (5,)
+    budget = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["timeout"]
+    assert 0 < budget < conftest.SLOW_TIMEOUT
