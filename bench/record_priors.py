@@ -15,7 +15,7 @@ own training data and mt-train's recipe:
   (the same sequences; no folding needed).
 
 The genome model already records its prior (calibrated at the natural share of its candidates).
-tests/test_zoo.py checks these fields against the build scripts' data.
+tests/test_bundled_models.py checks these fields against the build scripts' data.
 
 Usage: python bench/record_priors.py
 """

@@ -34,6 +34,16 @@ def cache_in_tmp(tmp_path_factory):
     assert not changed, f"tests wrote or changed files in test-data/: {changed}"
 
 
+#: pytest-timeout's limit for tests marked slow (the default run's budget is pyproject.toml's ``timeout``)
+SLOW_TIMEOUT = 600
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("slow") is not None and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT))
+
+
 @pytest.fixture
 def test_data() -> Path:
     return TEST_DATA
@@ -49,6 +59,17 @@ def shared_data() -> Path:
 def write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def run_scan(output: Path | str, *options: str, genome: Path | str = "scan_genome.fa",
+             annotation: str = "scan_genes.gtf") -> int:
+    """mt-encode's genome scan of the test genome and annotation (test-data/scan_*), quiet; ``genome`` is a
+    test-data name or a path. The one scan helper of the genome-scan tests (test_scan_*.py)."""
+    from mirtron_tools.cli import encode
+
+    genome_path = genome if not isinstance(genome, str) else TEST_DATA / genome
+    return encode.main(["--genome", str(genome_path), "--annotation", str(TEST_DATA / annotation),
+                        "-o", str(output), "-q", *options])
 
 
 def assert_files_equal(expected: Path, actual: Path) -> None:

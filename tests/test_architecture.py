@@ -231,3 +231,66 @@ def test_no_cli_module_is_over_200_lines():
     long = {path.name: count for path in sorted((PACKAGE / "cli").glob("*.py"))
             if (count := len(path.read_text().splitlines())) > MAX_CLI_LINES}
     assert not long, f"cli modules over {MAX_CLI_LINES} lines: {long}"
+
+
+def _command_calls(path: Path) -> list[str]:
+    """``name.main(...)`` calls in a script on a command module imported from mirtron_tools.cli, and calls of
+    a ``main`` imported from one ("file:line name.main")."""
+    tree = ast.parse(path.read_text(), str(path))
+    commands = {name.removeprefix("cli.") for name in _command_modules()}
+    aliases: set[str] = set()
+    mains: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "mirtron_tools.cli":
+            aliases.update(alias.asname or alias.name for alias in node.names if alias.name in commands)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").removeprefix("mirtron_tools.cli.") in commands:
+            mains.update(alias.asname or alias.name for alias in node.names if alias.name == "main")
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        function = node.func
+        if isinstance(function, ast.Attribute) and function.attr == "main" and isinstance(function.value, ast.Name) \
+                and function.value.id in aliases:
+            found.append(f"{path.name}:{node.lineno} {function.value.id}.main")
+        elif isinstance(function, ast.Name) and function.id in mains:
+            found.append(f"{path.name}:{node.lineno} main")
+    return found
+
+
+def test_the_command_call_finder_finds_calls(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text("from mirtron_tools.cli import encode as e, common\nfrom mirtron_tools.cli.train import main\n"
+                      "e.main(['x'])\nmain([])\ncommon.run(None)\n")
+    assert _command_calls(script) == ["script.py:3 e.main", "script.py:4 main"]
+
+
+@pytest.mark.xfail(strict=False, reason="issue 26: bench/ and test-data/ still run commands through main([...]) "
+                                        "until the library entry points land (the lead turns this on)")
+def test_bench_and_test_data_call_the_library_not_the_commands():
+    scripts = sorted((ROOT / "bench").glob("*.py")) + sorted((ROOT / "test-data").glob("*.py"))
+    calls = [f"{path.parent.name}/{call}" for path in scripts for call in _command_calls(path)]
+    assert not calls, f"{len(calls)} command calls: {calls}"
+
+
+def test_tests_marked_slow_get_the_slow_budget():
+    """pyproject's pytest-timeout ``timeout`` is the budget of a default-run test; tests marked slow get
+    conftest.SLOW_TIMEOUT, unless they set their own."""
+    import conftest
+
+    class Item:
+        def __init__(self, *marks):
+            self.marks = list(marks)
+
+        def get_closest_marker(self, name):
+            return next((mark for mark in self.marks if mark.name == name), None)
+
+        def add_marker(self, marker):
+            self.marks.append(marker.mark)
+
+    slow, fast, own = Item(pytest.mark.slow.mark), Item(), Item(pytest.mark.slow.mark, pytest.mark.timeout(5).mark)
+    conftest.pytest_collection_modifyitems(None, [slow, fast, own])
+    assert slow.get_closest_marker("timeout").args == (conftest.SLOW_TIMEOUT,)
+    assert fast.get_closest_marker("timeout") is None and own.get_closest_marker("timeout").args == (5,)
+    budget = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["timeout"]
+    assert 0 < budget < conftest.SLOW_TIMEOUT

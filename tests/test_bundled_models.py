@@ -275,6 +275,7 @@ def test_premirna_manifest_matches_its_build_script(shared_data, tmp_path):
                                                                                 energy=script.ENERGY)
 
 
+@pytest.mark.slow  # over the per-test budget (pyproject's timeout) on 2 shared cores; .ci/run runs it
 @pytest.mark.skipif("human_mirtron" not in model_io.bundled_models(), reason="human_mirtron model not installed")
 def test_human_mirtron_manifest_matches_its_build_script(shared_data, tmp_path):
     script = _build_script("human_mirtron")

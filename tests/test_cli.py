@@ -195,6 +195,7 @@ def _encode_training_sets(tmp_path, test_data):
     return paths
 
 
+@pytest.mark.slow  # over the per-test budget (pyproject's timeout) on 2 shared cores; .ci/run runs it
 def test_train_is_reproducible_and_writes_manifest_metrics_plot(tmp_path, test_data):
     from mirtron_tools.io.model import load_model
 
@@ -231,6 +232,7 @@ def test_train_bad_input(tmp_path, test_data, capsys):
     assert not (tmp_path / "m.keras").exists()
 
 
+@pytest.mark.slow  # over the per-test budget (pyproject's timeout) on 2 shared cores; .ci/run runs it
 def test_train_ensemble_with_kmer_member_watching_auc(tmp_path, test_data, capsys):
     from mirtron_tools.io.model import load_model
 
@@ -251,6 +253,7 @@ def test_train_ensemble_with_kmer_member_watching_auc(tmp_path, test_data, capsy
     assert "+ k-mer logistic regression (weight 0.5)" in model_listing({"k": tmp_path / "k.keras"})
 
 
+@pytest.mark.slow  # over the per-test budget (pyproject's timeout) on 2 shared cores; .ci/run runs it
 def test_train_ensemble_with_tree_member_then_predict_and_attend(tmp_path, test_data, capsys):
     from mirtron_tools.ensemble import TREE_MEMBER
     from mirtron_tools.io.model import load_model
@@ -325,6 +328,7 @@ def test_train_tree_weight_auto_records_the_share_chosen_on_out_of_fold_auc(tmp_
     assert f"(weight {training['tree_weight']:g}, chosen on out-of-fold AUC)" in model_listing({"a": model_path})
 
 
+@pytest.mark.slow  # over the per-test budget (pyproject's timeout) on 2 shared cores; .ci/run runs it
 def test_energy_model_reads_the_free_energy_in_predict_attend_and_fine_tuning(tmp_path, test_data, capsys):
     from mirtron_tools.attribution import saturation_mutagenesis
     from mirtron_tools.encoding import ENERGY_CHANNEL, fold, input_array, model_inputs

@@ -1,5 +1,6 @@
-"""Issue 18, "a new user's first hour": fail fast, progress on long work, one contig rule, '-' for
-every output, one column order, a CI script that leaves .venv alone, figures, small consistency."""
+"""What every command does alike (issue 18, "a new user's first hour"): fail fast before TensorFlow loads,
+'-' for every text output, one contig rule, one column order, metric names written one way, and a CI
+script that leaves .venv alone. Progress: test_progress.py; figures: test_figures.py."""
 from __future__ import annotations
 
 import subprocess
@@ -7,8 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from mirtron_tools.cli import common
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,90 +46,7 @@ def test_missing_input_fails_in_under_a_second_without_tensorflow(tmp_path, comm
 
 
 # ----------------------------------------------------------------------------------------------
-# 2. Progress: a bar on a terminal, a line every PROGRESS_INTERVAL s otherwise, nothing with --quiet
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self):
-        return self.now
-
-
-def test_progress_logs_a_line_every_interval_on_a_non_terminal(capsys):
-    common.configure_logging("mt-test", quiet=False, verbose=False)
-    clock = FakeClock()
-    progress = common.Progress("scoring", 100, unit="hairpins", clock=clock)
-    for _ in range(10):
-        clock.now += 4.0  # 40 s of work in 10 steps: a line at 12, 24 and 36 s
-        progress(10)
-    progress.close()
-    lines = capsys.readouterr().err.splitlines()
-    assert lines[0] == "mt-test: scoring: 100 hairpins to do"
-    assert lines[1:4] == ["mt-test: scoring: 30/100 hairpins (30%), 12 s, about 28 s left",
-                          "mt-test: scoring: 60/100 hairpins (60%), 24 s, about 16 s left",
-                          "mt-test: scoring: 90/100 hairpins (90%), 36 s, about 4 s left"]
-    assert lines[4] == "mt-test: scoring: 100 hairpins done in 40.0 s"
-    assert len(lines) == 5
-
-
-def test_progress_without_a_total_and_quiet(capsys):
-    common.configure_logging("mt-test", quiet=False, verbose=False)
-    clock = FakeClock()
-    progress = common.Progress("mutagenesis", None, clock=clock, interval=5)
-    clock.now += 6
-    progress(3)
-    progress.close()
-    assert capsys.readouterr().err.splitlines()[1] == "mt-test: mutagenesis: 3 done, 6 s"
-    silent = common.Progress("mutagenesis", None, quiet=True, clock=clock, interval=0)
-    silent(1)
-    silent.close()
-    assert capsys.readouterr().err == ""
-
-
-def test_progress_draws_a_bar_on_a_terminal(monkeypatch, capsys):
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
-    clock = FakeClock()
-    progress = common.Progress("folding", 4, clock=clock)
-    clock.now += 1
-    progress(2)
-    assert "folding: [############............] 2/4 (50%), 1 s, about 1 s left" in capsys.readouterr().err
-
-
-def test_a_long_command_writes_progress_lines_to_a_non_terminal_stderr(tmp_path, monkeypatch, capsys, test_data):
-    from mirtron_tools.cli import encode
-
-    monkeypatch.setattr(common, "PROGRESS_INTERVAL", 0.0)  # a line on every step instead of every 10 s
-    assert encode.main([str(test_data / "synthetic_hairpins.fa"), "-o", str(tmp_path / "x.npz")]) == 0
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("mt-encode: folding: ")]
-    assert len(lines) > 3 and any("/" in line and "left" in line for line in lines), lines
-    assert encode.main([str(test_data / "synthetic_hairpins.fa"), "-o", str(tmp_path / "y.npz"), "--quiet"]) == 0
-    assert capsys.readouterr().err == ""
-
-
-def test_mutagenesis_yields_hairpin_by_hairpin_with_one_fold_pool():
-    """Groups of ~512 mutants: progress per hairpin or two, and results that do not depend on grouping."""
-    import numpy as np
-
-    from mirtron_tools.attribution import saturation_mutagenesis
-
-    sequences = ["GGGAAACCCUUUGGGAAACCC" * 4, "ACGUACGUAGCUAGCUAGCAUCGAUCGAUGCAUGCAUCGUAC" * 2, "GCAUGCAUGC" * 8]
-    calls = []
-
-    def predict(arrays):
-        calls.append(len(arrays))
-        return np.array([array[:, :4].sum() / (1 + len(array)) for array in arrays], dtype=np.float32)
-
-    reference = np.zeros(len(sequences), dtype=np.float32)
-    serial = list(saturation_mutagenesis(sequences, predict, reference, group_mutants=300))
-    assert len(calls) == 3  # one hairpin (about 250 mutants) per group
-    pooled = list(saturation_mutagenesis(sequences, predict, reference, threads=2, group_mutants=300))
-    assert all(np.array_equal(first, second) for first, second in zip(serial, pooled))
-
-
-# ----------------------------------------------------------------------------------------------
-# 4. '-' is standard output for a text table, refused with one line for anything else
+# 2. '-' is standard output for a text table, refused with one line for anything else
 
 def _refused(capsys, main, argv, option, cwd):
     assert main(argv) == 1
@@ -243,7 +159,7 @@ def test_fasta_header_contigs_follow_the_genome_and_the_bam_by_one_rule(tmp_path
 
 
 # ----------------------------------------------------------------------------------------------
-# 5. One column order: BED order first, in mt-encode, mt-predict and mt-coverage alike
+# 4. One column order: BED order first, in mt-encode, mt-predict and mt-coverage alike
 
 def test_one_column_order_in_every_table(tmp_path, test_data):
     from mirtron_tools.cli import encode
@@ -268,61 +184,7 @@ def test_one_column_order_in_every_table(tmp_path, test_data):
 
 
 # ----------------------------------------------------------------------------------------------
-# 7. Figures: one safe-name rule, read counts on coverage tracks, a legend for the own-base dots,
-#    the networks' share of the call
-
-def test_one_safe_name_rule_for_figure_files():
-    from mirtron_tools.cli.attend import figure_name, safe_name
-
-    assert safe_name("chr1:100-160(+)") == "chr1_100-160_plus"
-    assert safe_name("chr1:100-160(-)") == "chr1_100-160_minus"
-    assert safe_name("chr1:100-160:-") == "chr1_100-160_minus"
-    assert safe_name("hsa-mir-877") == "hsa-mir-877" and safe_name("..//") == "hairpin"
-    taken: set[str] = set()
-    assert [figure_name(name, "attention", taken, "png") for name in ("a b", "a  b")] == [
-        "a_b_attention.png", "a_b_2_attention.png"]
-
-
-def test_network_share_note_from_the_manifest():
-    from mirtron_tools.cli.attend import network_share_note
-    from mirtron_tools.io.model import read_manifest, resolve_model
-
-    assert network_share_note({"training": {"tree_weight": 0.5}}) == (
-        "the networks explained here carry 50% of the call (boosted trees 50%)")
-    assert network_share_note({"training": {"kmer_weight": 0.1, "tree_weight": 0.2}}) == (
-        "the networks explained here carry 70% of the call (k-mer regression 10%, boosted trees 20%)")
-    assert network_share_note({"training": {"tree_weight": "auto"}}) is None
-    shares = read_manifest(resolve_model("human_mirtron"))["training"]
-    note = network_share_note({"training": shares})
-    assert note and f"{1 - shares['tree_weight'] - (shares.get('kmer_weight') or 0):.0%}" in note
-
-
-def test_coverage_tracks_are_read_counts_and_mutagenesis_dots_have_a_legend(test_data):
-    import numpy as np
-
-    from mirtron_tools.coverage import read_count_tracks
-    from mirtron_tools.io.coverage import read_coverage
-    from mirtron_tools.plots import _pyplot, attribution_figure
-
-    coverage = read_coverage(test_data / "sim_candidates.cov.npz")
-    identifier = coverage.ids[1]
-    tracks = read_count_tracks(coverage, identifier)
-    length, flank = int(coverage.lengths[1]), coverage.flank
-    assert list(tracks) == ["read depth", "read 5' ends", "read 3' ends"]
-    assert np.array_equal(tracks["read depth"], coverage.counts[1][flank:flank + length, 0])
-    sequence = "ACGU" * (length // 4) + "A" * (length % 4)
-    deltas = np.zeros((length, 4), dtype=np.float32)
-    figure = attribution_figure(identifier, sequence, "." * length, np.ones(length) / length, 0.9, "mirtron",
-                                "mutagenesis", deltas, tracks, note="the networks explained here carry 50%")
-    legends = [text.get_text() for axis in figure.axes if axis.get_legend() for text in axis.get_legend().get_texts()]
-    assert any("own base" in text for text in legends)
-    assert [axis.get_ylabel() for axis in figure.axes[2:5]] == ["reads"] * 3
-    assert "carry 50%" in figure._suptitle.get_text()
-    _pyplot().close(figure)
-
-
-# ----------------------------------------------------------------------------------------------
-# 6. .ci/run works in a virtual environment of its own and leaves the checkout's .venv alone
+# 5. .ci/run works in a virtual environment of its own and leaves the checkout's .venv alone
 
 def test_ci_script_leaves_the_checkouts_venv_alone():
     script = (ROOT / ".ci" / "run").read_text()
@@ -335,7 +197,7 @@ def test_ci_script_leaves_the_checkouts_venv_alone():
 
 
 # ----------------------------------------------------------------------------------------------
-# 8. Small consistency: metric names written one way in every message
+# 6. Small consistency: metric names written one way in every message
 
 def test_metric_names_are_written_one_way():
     from mirtron_tools.cli.predict import _metrics_text

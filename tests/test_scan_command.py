@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import assert_files_equal, write
+from conftest import assert_files_equal, run_scan, write
 
 from mirtron_tools.cli import encode, predict
 from mirtron_tools.encoding import concatenate
@@ -16,13 +16,8 @@ from mirtron_tools.scan.parameters import ScanParameters
 from mirtron_tools.scan.prefilter import prefilter_keep
 
 
-def _scan(test_data, output, *extra, annotation="scan_genes.gtf"):
-    return encode.main(["--genome", str(test_data / "scan_genome.fa"), "--annotation",
-                        str(test_data / annotation), "-o", str(output), "-q", *extra])
-
-
 def test_scan_golden_and_threads(tmp_path, test_data):
-    assert _scan(test_data, tmp_path / "scan.npz", "--threads", "2") == 0
+    assert run_scan(tmp_path / "scan.npz", "--threads", "2") == 0
     assert_files_equal(test_data / "scan_candidates.tsv", tmp_path / "scan.tsv")
     encoded = read_encoded(tmp_path / "scan.npz")
     for key in ("contig", "start", "end", "strand", "subtype", "gene", "transcript", "intron_number",
@@ -65,25 +60,25 @@ def test_shards_equal_the_whole_run(tmp_path, test_data):
     whole = read_encoded(test_data / "scan_candidates.npz")
     pieces = []
     for index in range(1, 5):
-        assert _scan(test_data, tmp_path / f"c{index}.npz", "--chunk", f"{index}/4") == 0
+        assert run_scan(tmp_path / f"c{index}.npz", "--chunk", f"{index}/4") == 0
         pieces.append(read_encoded(tmp_path / f"c{index}.npz"))
     assert all(len(piece) for piece in pieces)
     _same(concatenate(pieces), whole)
     regions = ["gm1:1-9000", "gm1:9001-26493", "gm2"]
     parts = []
     for number, region in enumerate(regions):
-        assert _scan(test_data, tmp_path / f"r{number}.npz", "--region", region) == 0
+        assert run_scan(tmp_path / f"r{number}.npz", "--region", region) == 0
         parts.append(read_encoded(tmp_path / f"r{number}.npz"))
     _same(concatenate(parts), whole)
 
 
 def test_empty_chunk_writes_an_empty_set(tmp_path, test_data, capsys):
-    assert _scan(test_data, tmp_path / "e.npz", "--region", "gm1:1-50") == 0
+    assert run_scan(tmp_path / "e.npz", "--region", "gm1:1-50") == 0
     assert len(read_encoded(tmp_path / "e.npz")) == 0
 
 
 def test_prefilter_option_keeps_planted(tmp_path, test_data):
-    assert _scan(test_data, tmp_path / "p.npz", "--prefilter") == 0
+    assert run_scan(tmp_path / "p.npz", "--prefilter") == 0
     filtered, whole = read_encoded(tmp_path / "p.npz"), read_encoded(test_data / "scan_candidates.npz")
     assert set(filtered.ids) <= set(whole.ids)
     for line in (test_data / "scan_planted.bed").read_text().splitlines():
@@ -258,6 +253,7 @@ def _mirbase_mirtrons(shared_data):
         return {row[0]: row[1].upper().replace("T", "U") for row in csv.reader(stream) if row[2] == "TRUE"}
 
 
+@pytest.mark.slow  # over the per-test budget (pyproject's timeout) on 2 shared cores; .ci/run runs it
 def test_prefilter_recall_on_mirbase_mirtrons(shared_data):
     """Every placed miRBase v22 mirtron (GTF pieces: srnadiff chr14, bambu chr9:1-1 Mb) sits at an
     intron end, and the prefilter keeps >= 99 % of all 216 miRBase mirtron hairpins.

@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import TEST_DATA, assert_files_equal
+from conftest import TEST_DATA, assert_files_equal, run_scan
 
 from mirtron_tools.cli import encode, predict
 from mirtron_tools.errors import InputError
@@ -15,18 +15,13 @@ from mirtron_tools.pieces import order_pieces
 PIECES = 3
 
 
-def _scan(test_data, *extra):
-    return encode.main(["--genome", str(test_data / "scan_genome.fa"), "--annotation", str(test_data / "scan_genes.gtf"),
-                        "--decoys", "-q", *extra])
-
-
 @pytest.fixture(scope="module")
 def scan(tmp_path_factory):
     """A whole scan with decoys, its plans and pieces, and every piece's scores."""
     test_data = TEST_DATA
     folder = tmp_path_factory.mktemp("pieces")
-    assert _scan(test_data, "-o", str(folder / "whole.npz")) == 0
-    assert _scan(test_data, "--split", str(PIECES), "-o", str(folder / "plans")) == 0
+    assert run_scan(folder / "whole.npz", "--decoys") == 0
+    assert run_scan(folder / "plans", "--decoys", "--split", str(PIECES)) == 0
     for index in range(1, PIECES + 1):
         assert encode.main(["--plan", str(folder / "plans" / f"piece_{index}.plan.npz"), "--genome",
                             str(test_data / "scan_genome.fa"), "-o", str(folder / f"piece_{index}.npz"), "-q"]) == 0
@@ -39,7 +34,7 @@ def test_plans_give_the_pieces_of_chunk_and_together_the_whole_run(scan, test_da
     whole = np.load(scan / "whole.npz")
     ids = []
     for index in range(1, PIECES + 1):
-        assert _scan(test_data, "--chunk", f"{index}/{PIECES}", "-o", str(tmp_path / f"chunk_{index}.npz")) == 0
+        assert run_scan(tmp_path / f"chunk_{index}.npz", "--decoys", "--chunk", f"{index}/{PIECES}") == 0
         planned, chunked = np.load(scan / f"piece_{index}.npz"), np.load(tmp_path / f"chunk_{index}.npz")
         assert set(planned.files) == set(chunked.files)
         for key in planned.files:
@@ -154,7 +149,7 @@ def test_plan_checks(scan, test_data, tmp_path, capsys):
         encode.main(["--plan", plan, "--genome", "g.fa", "--annotation", "x.gtf", "-o", "o.npz"])
     assert exit_info.value.code == 2
     # a folder holding the plans of another split is refused, and nothing is written into it
-    assert _scan(test_data, "--split", "2", "-o", str(scan / "plans")) == 1
+    assert run_scan(scan / "plans", "--decoys", "--split", "2") == 1
     assert "holds plans of another split" in capsys.readouterr().err
     assert sorted(path.name for path in (scan / "plans").iterdir()) == [f"piece_{i}.plan.npz" for i in (1, 2, 3)]
 

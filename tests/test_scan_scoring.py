@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write
+from conftest import run_scan, write
 
 from mirtron_tools.cli import encode, predict
 from mirtron_tools.coordinates import contig_key
@@ -18,12 +18,6 @@ from mirtron_tools.io.model import bundled_models, read_manifest, resolve_model
 from mirtron_tools.scan.decoys import DECOY_FIXED_ENDS, decoy_sequence, dinucleotide_shuffle
 from mirtron_tools.scan.windows import Window
 from mirtron_tools.survey import COLUMNS, KnownHits, describe_cutoff, survey_rows
-
-
-def _scan(test_data, output, *extra, genome="scan_genome.fa"):
-    genome_path = genome if not isinstance(genome, str) else test_data / genome
-    return encode.main(["--genome", str(genome_path), "--annotation", str(test_data / "scan_genes.gtf"),
-                        "-o", str(output), "-q", *extra])
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -47,8 +41,8 @@ def test_decoy_is_seeded_by_the_window_and_keeps_splice_ends():
 
 
 def test_scan_with_decoys_keeps_the_real_candidates(tmp_path, test_data):
-    assert _scan(test_data, tmp_path / "plain.npz") == 0
-    assert _scan(test_data, tmp_path / "decoys.npz", "--decoys", "--threads", "2") == 0
+    assert run_scan(tmp_path / "plain.npz") == 0
+    assert run_scan(tmp_path / "decoys.npz", "--decoys", "--threads", "2") == 0
     plain, both = read_encoded(tmp_path / "plain.npz"), read_encoded(tmp_path / "decoys.npz")
     decoy = both.annotations["decoy"] == 1
     assert decoy.any() and (~decoy).any()
@@ -56,7 +50,7 @@ def test_scan_with_decoys_keeps_the_real_candidates(tmp_path, test_data):
     assert sorted(real.ids) == sorted(plain.ids)
     assert all(identifier.startswith("decoy:") for identifier in np.array(both.ids)[decoy])
     # the same decoys in every run (seeded by window), whatever the threads
-    assert _scan(test_data, tmp_path / "again.npz", "--decoys") == 0
+    assert run_scan(tmp_path / "again.npz", "--decoys") == 0
     assert read_encoded(tmp_path / "again.npz").sequences == both.sequences
 
 
@@ -72,19 +66,19 @@ def test_plain_gzip_genome_scans_like_the_plain_one(tmp_path, test_data, monkeyp
     genome = tmp_path / "genome.fa.gz"
     with open(test_data / "scan_genome.fa", "rb") as source, gzip.open(genome, "wb") as target:
         shutil.copyfileobj(source, target)
-    assert _scan(test_data, tmp_path / "gz.npz", genome=genome) == 0
-    assert _scan(test_data, tmp_path / "plain.npz") == 0
+    assert run_scan(tmp_path / "gz.npz", genome=genome) == 0
+    assert run_scan(tmp_path / "plain.npz") == 0
     assert (tmp_path / "gz.tsv").read_text() == (tmp_path / "plain.tsv").read_text()
     copies = list((tmp_path / "cache").glob("genomes/*/genome.fa"))
     assert len(copies) == 1  # decompressed once into the cache, never beside the genome
     assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith("genome")) == ["genome.fa.gz"]
-    assert _scan(test_data, tmp_path / "gz2.npz", genome=genome) == 0
+    assert run_scan(tmp_path / "gz2.npz", genome=genome) == 0
     assert list((tmp_path / "cache").glob("genomes/*/genome.fa")) == copies
 
 
 def test_genome_that_is_not_fasta_is_one_line(tmp_path, test_data, capsys):
     genome = write(tmp_path / "genome.fa", "\x00\x01binary\n")
-    assert _scan(test_data, tmp_path / "x.npz", genome=genome) == 1
+    assert run_scan(tmp_path / "x.npz", genome=genome) == 1
     error = capsys.readouterr().err
     assert error.startswith("mt-encode: error:") and "[E::" not in error and len(error.strip().splitlines()) == 1
     assert not (tmp_path / "x.npz").exists()
@@ -157,7 +151,7 @@ def _genome_model_installed():
 @pytest.mark.skipif(not _genome_model_installed(), reason="genome model not installed")
 def test_scan_npz_is_scored_by_the_genome_model_with_a_survey(tmp_path, test_data, capsys):
     npz = tmp_path / "scan.npz"
-    assert _scan(test_data, npz, "--decoys") == 0
+    assert run_scan(npz, "--decoys") == 0
     output, survey, plot = tmp_path / "calls.tsv", tmp_path / "survey.tsv", tmp_path / "survey.png"
     assert predict.main([str(npz), "-o", str(output), "--survey", str(survey), "--survey-plot", str(plot),
                          "--known", str(test_data / "scan_planted.bed")]) == 0
