@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-from typing import Sequence
+from typing import Callable, Sequence
 
 from . import common
 
@@ -24,14 +24,27 @@ output (TSV, input order):
   then the input NPZ's annotation columns, if any (genome scan: contig,
   start, end, strand, subtype, gene, transcript, intron_number, intron,
   splice_distance)
-output (BED6, -o x.bed or --format bed; sorted by contig, start):
-  contig, start, end, id|subtype, probability x 1000, strand
+  with coordinates, 'locus' (1-based, as a genome browser's search box takes
+  it: contig:start-end(strand)) follows 'call'
+output (BED9 with a track line, -o x.bed or --format bed; sorted by contig,
+start, or by probability with --sort score):
+  contig, start, end, name (host gene|subtype, or the id), score (rank:
+  1000 = best, 500 = median), strand, start, end, colour (red: called,
+  grey: other)
+output (GFF3, -o x.gff3 or --format gff3): one pre_miRNA feature per
+  candidate, score = probability, attributes ID, Name, call, probability,
+  rank_score, color and the annotation columns
+report (--report x.html): one self-contained page (opens offline): the
+  survey, a sortable table of the top candidates and, per candidate, its
+  structure with the splice sites marked, the model's attention (models with
+  an attention layer) and its reads per sample (--report-reads)
 
 examples:
   mt-predict hairpins.fa -o calls.tsv
   mt-predict --model my.keras hairpins.npz -o - --labels truth.tsv \\
       --metrics eval.tsv
-  mt-predict introns.npz -o novel.bed --min-probability 0.5"""
+  mt-predict introns.npz -o novel.bed --min-probability 0.5
+  mt-predict chr19.npz -o chr19.bed --report chr19.html --chr-prefix"""
 
 
 class ListModels(argparse.Action):
@@ -131,10 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "every piece of a genome scan (mt-predict PIECE.npz -o PIECE.scores.npz), merged into "
                              "the outputs of one whole run")
     parser.add_argument("-o", "--output", required=True, metavar="TSV|BED|NPZ", help="predictions ('-' = stdout)")
-    parser.add_argument("--format", choices=("tsv", "bed", "npz"), default=None,
-                        help="output format (default: bed when OUTPUT ends in .bed, npz when it ends in .npz, else "
-                             "tsv); BED6 needs an NPZ with genomic coordinates (mt-encode --annotation or BED "
-                             "input); npz: the scores of one piece of a genome scan, for merging")
+    parser.add_argument("--format", choices=("tsv", "bed", "gff3", "npz"), default=None,
+                        help="output format (default: bed when OUTPUT ends in .bed, gff3 when it ends in .gff3 or "
+                             ".gff, npz when it ends in .npz, else tsv); BED and GFF3 need an NPZ with genomic "
+                             "coordinates (mt-encode --annotation or BED input); npz: the scores of one piece of a "
+                             "genome scan, for merging")
     parser.add_argument("--min-probability", type=common.probability, default=0.0, metavar="P",
                         help="write only hairpins scored at least P (default: all)")
     parser.add_argument("-m", "--model", default=None, metavar="NAME|FILE",
@@ -155,6 +169,21 @@ def build_parser() -> argparse.ArgumentParser:
                              "hairpins): probabilities are re-weighted from the model's training prior by Bayes' "
                              "rule, and the call threshold keeps the posterior it meant at the training share "
                              "(default: the model's probabilities as they are)")
+    tracks = parser.add_argument_group("tracks (BED, GFF3)")
+    tracks.add_argument("--sort", choices=SORT_ORDERS, default="position",
+                        help="order of the track: by contig and start (default), or by probability, best first")
+    tracks.add_argument("--chr-prefix", action="store_true",
+                        help="contig names with 'chr' for the UCSC browser (19 -> chr19, MT -> chrM)")
+    report = parser.add_argument_group("report")
+    report.add_argument("--report", metavar="HTML",
+                        help="a self-contained HTML page of the top candidates (structure, splice sites, attention, "
+                             "reads) and the survey; needs an NPZ of mt-encode (given when scoring, not when merging "
+                             "pieces' scores)")
+    report.add_argument("--report-top", type=common.positive_int, default=DEFAULT_TOP, metavar="N",
+                        help=f"candidates in the report (default: {DEFAULT_TOP})")
+    report.add_argument("--report-reads", metavar="READS.npz",
+                        help="the reads NPZ of mt-coverage for the scored candidates: each candidate's read stack "
+                             "per sample in the report")
     scan = parser.add_argument_group("genome scan (an NPZ of mt-encode --genome --annotation)")
     scan.add_argument("--survey", metavar="TSV",
                       help="per score cut-off: candidates called, false discoveries expected (from the calibrated "
@@ -173,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+DEFAULT_TOP = 100
+SORT_ORDERS = ("position", "score")
 #: the bundled model that scores genome-scan NPZs by default
 GENOME_MODEL = "genome"
 #: arrays that mark an NPZ as a genome scan's (mt-encode --annotation)
@@ -201,22 +232,26 @@ def _output_format(args: argparse.Namespace) -> str:
     if args.format:
         return args.format
     name = str(args.output).lower()
-    return "bed" if name.endswith(".bed") else "npz" if name.endswith(".npz") else "tsv"
+    return ("bed" if name.endswith(".bed") else "gff3" if name.endswith((".gff3", ".gff")) else
+            "npz" if name.endswith(".npz") else "tsv")
 
 
 def execute(args: argparse.Namespace) -> int:
     from ..errors import InputError
     from ..io.atomic import check_outputs
+    from ..io.npz import refuse_sidecar_outputs
     from ..io.pieces import is_scores
     from ..io.text import check_input_file
 
     inputs = list(args.input)
     outputs = {"-o": args.output, "--metrics": args.metrics, "--survey": args.survey,
-               "--survey-plot": args.survey_plot}
+               "--survey-plot": args.survey_plot, "--report": args.report}
     output_format = _output_format(args)
-    check_outputs(outputs, [*inputs, args.labels, args.known, *args.coverage,
+    check_outputs(outputs, [*inputs, args.labels, args.known, *args.coverage, args.report_reads,
                             args.model if args.model and os.path.exists(args.model) else None],
-                  files_only={"--survey-plot": "a PNG figure", **({"-o": "an NPZ"} if output_format == "npz" else {})})
+                  files_only={"--survey-plot": "a PNG figure", "--report": "an HTML report",
+                              **({"-o": "an NPZ"} if output_format == "npz" else {})})
+    refuse_sidecar_outputs(outputs, inputs)
     for path in inputs:  # before TensorFlow is loaded
         check_input_file(path)
     pieces = [is_scores(path) for path in inputs]
@@ -262,6 +297,7 @@ def _check_piece_output(args: argparse.Namespace, output_format: str, scan_recor
                          "of a genome scan of this mt-encode (--genome --annotation); write TSV or BED")
     later = [option for option, value in (("--survey", args.survey), ("--survey-plot", args.survey_plot),
                                           ("--known", args.known), ("--labels", args.labels),
+                                          ("--report", args.report),
                                           ("--min-probability", args.min_probability)) if value]
     if later:
         raise InputError(args.output, f"a piece's scores keep every candidate: give {', '.join(later)} when "
@@ -282,9 +318,12 @@ def _execute_scoring(args: argparse.Namespace, output_format: str) -> int:
     scan = all(key in columns for key in SCAN_COLUMNS)
     scan_record = encoded_scan_record(args.input) if scan else None
     _check_piece_output(args, output_format, scan_record)
-    if output_format == "bed" and not all(key in columns for key in COORDINATE_COLUMNS):
-        raise InputError(args.input, "BED output needs genomic coordinates: score the NPZ of mt-encode --annotation "
-                         "(genome scan) or of BED/coordinate input, or write TSV")
+    if output_format in ("bed", "gff3") and not all(key in columns for key in COORDINATE_COLUMNS):
+        raise InputError(args.input, f"{output_format.upper()} output needs genomic coordinates: score the NPZ of "
+                         "mt-encode --annotation (genome scan) or of BED/coordinate input, or write TSV")
+    if args.report and not is_npz:
+        raise InputError(args.input, "--report draws the candidates' structures from an NPZ of mt-encode: encode "
+                         "the FASTA first (mt-encode x.fa -o x.npz), then score the NPZ")
     for option, value in (("--survey", args.survey), ("--survey-plot", args.survey_plot), ("--known", args.known)):
         if value and not scan:
             raise InputError(args.input, f"{option} needs a genome-scan NPZ (mt-encode --genome --annotation)")
@@ -321,6 +360,7 @@ def _execute_scoring(args: argparse.Namespace, output_format: str) -> int:
         logger.info("--prior %g: probabilities re-weighted from the model's prior %g; call threshold %.4f (a model "
                     "score of %.4f)", args.prior, shift.model_prior, threshold, shift.model_score(threshold))
     outputs.threshold, outputs.positive_call = threshold, manifest.get("positive_class", "positive")
+    outputs.model_name = model_path.name
 
     common.load_tensorflow(args.debug, args.threads)
     from ..io.model import load_model
@@ -328,6 +368,14 @@ def _execute_scoring(args: argparse.Namespace, output_format: str) -> int:
 
     model, manifest = load_model(model_path)
     logger.info("model %s (task %s, threshold %.3f)", model_path.name, manifest.get("task"), threshold)
+    if args.report:
+        from functools import partial
+
+        from ..report import model_attention
+
+        outputs.attention = partial(model_attention, model, ModelInputs(manifest, args.input, coverage,
+                                                                         " ".join(args.coverage)),
+                                    batch_size=args.batch_size)
     stats = HairpinStats()
     lengths = LengthCheck.from_manifest(manifest)
     progress = common.Progress("scoring", None, args.quiet)
@@ -379,6 +427,10 @@ def _execute_merge(args: argparse.Namespace, inputs: list[str], output_format: s
         raise InputError(inputs[0], f"is already scored; {', '.join(given)} belong(s) to scoring the pieces")
     if args.metrics and not args.labels:
         raise InputError(args.metrics, "--metrics needs --labels")
+    if args.report:
+        raise InputError(args.report, "the pieces' scores hold no structures: give --report when scoring (mt-predict "
+                         "chr19.npz, or the NPZs of every piece in one job: mt-predict piece_*.npz -o calls.bed "
+                         "--report calls.html)")
     pieces = [read_scores(path) for path in inputs]
     order = order_pieces([{**scan, "model": {key: model.get(key) for key in ("sha256", "threshold", "prior")}}
                           for scan, model, _ in pieces], inputs)
@@ -386,6 +438,7 @@ def _execute_merge(args: argparse.Namespace, inputs: list[str], output_format: s
     outputs = _Outputs(args, output_format, True)
     outputs.threshold = args.threshold if args.threshold is not None else float(model["threshold"])
     outputs.positive_call = str(model.get("positive_class", "positive"))
+    outputs.model_name = str(model.get("name"))
     logger.info("merging %d pieces scored by model %s (threshold %.3f)", len(inputs), model.get("name"),
                 outputs.threshold)
     outputs.write((pieces[position][2] for position in order), inputs[0])
@@ -400,10 +453,16 @@ class _Outputs:
     def __init__(self, args: argparse.Namespace, output_format: str, scan: bool):
         from ..io.tsv import read_labels
         from ..metrics import LabelledScores
+        from ..report import TopCandidates
         from ..survey import SurveyTally
 
         self.args, self.format, self.scan = args, output_format, scan
-        self.threshold, self.positive_call = 0.5, "positive"
+        self.threshold, self.positive_call, self.model_name = 0.5, "positive", ""
+        self.top = TopCandidates(args.report_top) if args.report else None
+        self.attention: Callable | None = None  # EncodedSet -> (weights by id, note): the report's strips
+        self.survey_records: list[dict] = []
+        self.survey_png: bytes | None = None
+        self.summary = ""
         self.labelled = LabelledScores(read_labels(args.labels)) if args.labels else None
         known = None
         if args.known:
@@ -421,16 +480,19 @@ class _Outputs:
 
         from ..errors import InputError
         from ..io.atomic import atomic_outputs, atomic_text
-        from ..io.predictions import PredictionWriter
+        from ..io.predictions import PredictionWriter, TrackOptions
 
+        track = TrackOptions(sort=self.args.sort, chr_prefix=self.args.chr_prefix)
         with atomic_outputs() as group, contextlib.ExitStack() as files:
             writer = PredictionWriter(files.enter_context(atomic_text(self.args.output, group)), self.format,
-                                      self.threshold, self.positive_call)
+                                      self.threshold, self.positive_call, track)
             for chunk in scored:
                 decoy = chunk.decoys()
                 real = np.flatnonzero(~decoy)
                 self.tally.add(chunk.probabilities, decoy, chunk.annotations)
                 writer.add(chunk, real[chunk.probabilities[real] >= self.args.min_probability])
+                if self.top is not None:
+                    self.top.add(chunk, real)
                 if self.labelled is not None:
                     self.labelled.add(chunk.ids, chunk.probabilities, real)
             if self.tally.count == 0:
@@ -443,6 +505,26 @@ class _Outputs:
                                  + shortened(unknown))
             if self.scan:
                 self._survey(group)
+            if self.args.report:
+                self._report(group)
+        written = [f"{what} {path}" for what, path in (
+            ("predictions", self.args.output), ("survey", self.args.survey), ("survey figure", self.args.survey_plot),
+            ("report", self.args.report)) if path and path != "-"]
+        if written:
+            logger.info("wrote %s", ", ".join(written))
+
+    def _report(self, group) -> None:
+        from ..io.report import write_candidate_report
+
+        probabilities, decoys = self.tally.scores()
+        assert self.top is not None
+        shown = write_candidate_report(
+            self.args.report, group, sources=list(getattr(self.args, "pieces", [self.args.input])), top=self.top,
+            probabilities=probabilities, decoys=decoys, threshold=self.threshold, positive_call=self.positive_call,
+            model=self.model_name, survey_records=self.survey_records, survey_png=self.survey_png,
+            known_index=self.tally.known, reads_path=self.args.report_reads, attention=self.attention,
+            summary=self.summary)
+        logger.info("report: the top %d candidates", shown)
 
     def _survey(self, group) -> None:
         """The genome scan's survey: log line at the call threshold, then the table and figure if asked for."""
@@ -458,17 +540,26 @@ class _Outputs:
         rows = survey_rows(probabilities, decoys, hits, threshold=self.threshold)
         description = describe_cutoff(next(row for row in rows if row["cutoff"] == self.threshold))
         logger.info("%s", description)
+        self.survey_records, self.summary = rows, description
         if self.args.survey:
             write_table(self.args.survey, COLUMNS, [format_row(row) for row in rows],
                         comments=[f"default call: {description}",
                                   f"{len(probabilities)} candidates" + (f", {len(decoys)} decoys" if decoys is not None
                                                                          else ", no decoys (mt-encode --decoys)")],
                         group=group)
-        if self.args.survey_plot:
-            from ..plots import save_figure, survey_figure
+        if self.args.survey_plot or self.args.report:
+            from ..plots import figure_png, save_figure, survey_figure
 
-            save_figure(survey_figure(probabilities, decoys, self.tally.known_scores(), self.threshold),
-                        group.path(self.args.survey_plot, suffix=".png"))
+            figure = survey_figure(probabilities, decoys, self.tally.known_scores(), self.threshold,
+                                   hits.total if hits is not None else None)
+            if self.args.report:
+                self.survey_png = figure_png(figure)
+            if self.args.survey_plot:
+                save_figure(figure, group.path(self.args.survey_plot, suffix=".png"))
+            else:
+                from ..plots import close_figure
+
+                close_figure(figure)
 
     def evaluate(self) -> None:
         if self.labelled is None:
@@ -481,6 +572,8 @@ class _Outputs:
         if self.args.metrics:
             write_table(self.args.metrics, ["n", "threshold", *METRIC_NAMES],
                         [[count, f"{self.threshold:.4f}", *(f"{result[name]:.4f}" for name in METRIC_NAMES)]])
+            if self.args.metrics != "-":
+                logger.info("wrote metrics %s", self.args.metrics)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
