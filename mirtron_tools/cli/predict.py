@@ -514,8 +514,11 @@ class _Outputs:
             logger.info("wrote %s", ", ".join(written))
 
     def _report(self, group) -> None:
+        import time
+
         from ..io.report import write_candidate_report
 
+        started = time.perf_counter()
         probabilities, decoys = self.tally.scores()
         assert self.top is not None
         shown = write_candidate_report(
@@ -524,7 +527,7 @@ class _Outputs:
             model=self.model_name, survey_records=self.survey_records, survey_png=self.survey_png,
             known_index=self.tally.known, reads_path=self.args.report_reads, attention=self.attention,
             summary=self.summary)
-        logger.info("report: the top %d candidates", shown)
+        logger.info("report: the top %d candidates in %.1f s", shown, time.perf_counter() - started)
 
     def _survey(self, group) -> None:
         """The genome scan's survey: log line at the call threshold, then the table and figure if asked for."""
