@@ -135,7 +135,8 @@ def write_candidate_report(path: str | os.PathLike, group: AtomicOutputs | None,
     encoded = read_encoded_rows(sources, ids)
     order = {identifier: row for row, identifier in enumerate(encoded.ids)}
     encoded = encoded.subset([order[identifier] for identifier in ids])
-    fdr_model, fdr_decoys = fdr_at_ranks(probabilities, decoys, len(ranked))
+    # FDR by rank: the survey's estimates, for a genome scan's calibrated probabilities only
+    fdr_model, fdr_decoys = fdr_at_ranks(probabilities, decoys, len(ranked)) if survey_records else (None, None)
     known = {}
     if known_index is not None:
         for identifier, _, annotations in ranked:
