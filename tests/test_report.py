@@ -301,3 +301,20 @@ def test_every_written_file_is_logged(tmp_path, test_data, capsys):
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(path.name for path in outputs)
     for path in outputs:
         assert str(path) in log
+
+
+def test_sidecar_tables_are_refused_by_every_command(tmp_path, test_data, capsys):
+    from mirtron_tools.cli import attend, coverage
+
+    for name in ("h", "c"):
+        shutil.copyfile(test_data / ("synthetic_hairpins.npz" if name == "h" else "sim_candidates.npz"),
+                        tmp_path / f"{name}.npz")
+        (tmp_path / f"{name}.tsv").write_text("mt-encode's table\n")
+    assert attend.main(["-m", str(test_data / "tiny_model.keras"), str(tmp_path / "h.npz"),
+                        "-o", str(tmp_path / "h.tsv")]) == 1
+    assert "h.tsv: is the table written beside" in capsys.readouterr().err
+    assert coverage.main([str(tmp_path / "c.npz"), str(test_data / "sim_reads.bam"), "-o", str(tmp_path / "x.npz"),
+                          "--table", str(tmp_path / "c.tsv")]) == 1
+    assert "c.tsv: is the table written beside" in capsys.readouterr().err
+    assert {path.name for path in tmp_path.iterdir()} == {"h.npz", "h.tsv", "c.npz", "c.tsv"}
+    assert all(path.read_text() == "mt-encode's table\n" for path in tmp_path.glob("*.tsv"))
