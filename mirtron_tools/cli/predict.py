@@ -24,8 +24,8 @@ output (TSV, input order):
   then the input NPZ's annotation columns, if any (genome scan: contig,
   start, end, strand, subtype, gene, transcript, intron_number, intron,
   splice_distance)
-  with coordinates, 'locus' (1-based, as a genome browser's search box takes
-  it: contig:start-end(strand)) follows 'call'
+  with coordinates, last, 'locus' (1-based, as a genome browser's search box
+  takes it: contig:start-end(strand))
 output (BED9 with a track line, -o x.bed or --format bed; sorted by contig,
 start, or by probability with --sort score):
   contig, start, end, name (host gene|subtype, or the id), score (rank:

@@ -74,9 +74,9 @@ def write_tsv_header(stream: IO[str], columns: Sequence[str]) -> None:
 
 
 def tsv_columns(annotations: Mapping[str, np.ndarray]) -> list[str]:
-    """The TSV's columns after :data:`TSV_COLUMNS`: ``locus`` when there are coordinates, then the
-    annotation columns."""
-    return ([LOCUS_COLUMN] if has_coordinates(annotations) else []) + annotation_columns(annotations)
+    """The TSV's columns after :data:`TSV_COLUMNS`: the annotation columns, then ``locus`` when there are
+    coordinates (last, so that the columns of earlier versions keep their places)."""
+    return annotation_columns(annotations) + ([LOCUS_COLUMN] if has_coordinates(annotations) else [])
 
 
 def write_tsv_rows(stream: IO[str], scored: Scored, rows: np.ndarray, threshold: float, positive_call: str,
