@@ -154,9 +154,9 @@ def splice_marks(sequence_length: int, subtype: str) -> dict[int, str]:
     5' splice site."""
     marks: dict[int, str] = {}
     if subtype in ("conventional", "3'-tailed"):
-        marks[0] = "5\u2032 splice site"
+        marks[0] = "5\u2032ss"
     if subtype in ("conventional", "5'-tailed"):
-        marks[sequence_length - 1] = "3\u2032 splice site"
+        marks[sequence_length - 1] = "3\u2032ss"
     return marks
 
 
@@ -247,16 +247,22 @@ def structure_svg(sequence: str, structure: str, marks: Mapping[int, str] | None
         label = "5\u2032" if position == 0 else str(position + 1)
         parts.append(f'<text x="{tx:.1f}" y="{ty + font * 0.35:.1f}" font-size="{font * 0.9:.1f}" '
                      f'text-anchor="middle" fill="#666">{label}</text>')
-    for position, label in sorted(marks.items()):
-        if not 0 <= position < len(sequence):
-            continue
+    shown = [position for position in sorted(marks) if 0 <= position < len(sequence)]
+    for position in shown:
         x, y = xy[position]
         direction = _outward(xy, position, partners.get(position))
-        tx, ty = np.array([x, y]) + direction * (radius + font * 2.6)
+        others = [xy[other] for other in shown if other != position]
+        if others:  # both ends of a conventional mirtron sit side by side: push their labels apart
+            apart = xy[position] - others[0]
+            apart = apart / max(float(np.hypot(*apart)), 1e-9)
+            direction = apart * 1.5 + direction
+            direction = direction / max(float(np.hypot(*direction)), 1e-9)
+        tx, ty = np.array([x, y]) + direction * (radius + font * 1.8)
+        anchor = "end" if direction[0] < -0.3 else "start" if direction[0] > 0.3 else "middle"
         parts.append(f'<circle class="splice" cx="{x:.1f}" cy="{y:.1f}" r="{radius + 2.5:.1f}" fill="none" '
                      f'stroke="{SPLICE_COLOUR}" stroke-width="2.2"/>')
-        parts.append(f'<text x="{tx:.1f}" y="{ty:.1f}" font-size="{font:.1f}" text-anchor="middle" '
-                     f'fill="{SPLICE_COLOUR}" font-weight="bold">{html.escape(label)}</text>')
+        parts.append(f'<text x="{tx:.1f}" y="{ty + font * 0.35:.1f}" font-size="{font:.1f}" text-anchor="{anchor}" '
+                     f'fill="{SPLICE_COLOUR}" font-weight="bold">{html.escape(marks[position])}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -424,6 +430,16 @@ def _total_reads(candidate: ReportCandidate) -> int | None:
     return int(np.asarray(candidate.reads.count).sum())
 
 
+def _short_list(value: str) -> str:
+    """A comma-separated list as its first item (without a GFF3 ``transcript:`` prefix) and ``+n``, the
+    whole list in the tooltip."""
+    items = [item.split(":", 1)[1] if item.startswith(("transcript:", "gene:")) else item
+             for item in value.split(",") if item]
+    if len(items) <= 1:
+        return _escape(items[0] if items else "")
+    return f'<span title="{_escape(", ".join(items))}">{_escape(items[0])} +{len(items) - 1}</span>'
+
+
 def _cells(candidate: ReportCandidate, columns: Sequence[tuple[str, str, bool]]) -> list[str]:
     annotations = candidate.annotations
     cells = []
@@ -453,6 +469,10 @@ def _cells(candidate: ReportCandidate, columns: Sequence[tuple[str, str, bool]])
         elif key == "reads":
             total = _total_reads(candidate)
             shown = sort = "" if total is None else str(total)
+        elif key in ("transcript", "gene"):
+            shown = _short_list(annotations.get(key, ""))
+        elif key == "intron_number":  # one per host transcript: the distinct numbers
+            shown = _escape(",".join(dict.fromkeys(annotations.get(key, "").split(","))))
         else:
             shown = _escape(annotations.get(key, ""))
             sort = annotations.get(key, "") if numeric else None
@@ -551,8 +571,8 @@ def _details(candidate: ReportCandidate, data: ReportData) -> str:
     items.append(("id", candidate.identifier))
     listing = "".join(f"<dt>{_escape(key)}</dt><dd>{_escape(value)}</dd>" for key, value in items)
     panels = [f'<div>{structure_svg(candidate.sequence, candidate.structure, marks)}'
-              + ('<div class="legend">ringed: the nucleotide at a splice site (the end the intron defines)</div>'
-                 if marks else "") + "</div>", f"<dl>{listing}</dl>"]
+              + ('<div class="legend">ringed: the nucleotide at the 5\u2032 or 3\u2032 splice site (5\u2032ss, '
+                 '3\u2032ss: the end the intron defines)</div>' if marks else "") + "</div>", f"<dl>{listing}</dl>"]
     blocks = [f'<pre>{_escape(candidate.sequence)}\n{_escape(candidate.structure)}</pre>']
     if candidate.attention is not None:
         blocks.append('<div class="legend">attention along the hairpin (5\u2032 to 3\u2032; bright = more)</div>'

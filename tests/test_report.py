@@ -59,18 +59,18 @@ def test_fdr_at_ranks_is_the_survey_at_each_rank():
 
 
 def test_splice_marks_by_subtype():
-    assert splice_marks(60, "conventional") == {0: "5\u2032 splice site", 59: "3\u2032 splice site"}
-    assert splice_marks(60, "5'-tailed") == {59: "3\u2032 splice site"}
-    assert splice_marks(60, "3'-tailed") == {0: "5\u2032 splice site"}
+    assert splice_marks(60, "conventional") == {0: "5\u2032ss", 59: "3\u2032ss"}
+    assert splice_marks(60, "5'-tailed") == {59: "3\u2032ss"}
+    assert splice_marks(60, "3'-tailed") == {0: "5\u2032ss"}
 
 
 def test_structure_svg_draws_every_base_and_pair():
     sequence, structure = "GGGGAAACCCCUUUUAAAAUUUU", "((((...))))((((....))))"
-    svg = structure_svg(sequence, structure, {0: "5\u2032 splice site"})
+    svg = structure_svg(sequence, structure, {0: "5\u2032ss", len(sequence) - 1: "3\u2032ss"})
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     assert svg.count("<title>") == len(sequence)
     assert svg.count("<line ") == structure.count("(")
-    assert svg.count('class="splice"') == 1 and "5\u2032 splice site" in svg
+    assert svg.count('class="splice"') == 2 and "5\u2032ss" in svg and "3\u2032ss" in svg
     coordinates = [float(value) for value in re.findall(r'<circle cx="([-\d.]+)"', svg)]
     assert all(value >= 0 for value in coordinates)
 
