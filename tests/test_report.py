@@ -90,6 +90,22 @@ def test_read_stack_aligns_reads_under_the_hairpin():
     assert any(line.startswith("liver") and line.endswith("15 in total") for line in lines)
 
 
+def test_survey_figure_spans_the_scores_and_counts_the_known_loci_once():
+    from mirtron_tools.plots import close_figure, survey_figure
+
+    generator = np.random.default_rng(8)
+    candidates, decoys = 10 ** generator.uniform(-4, -0.3, 500), 10 ** generator.uniform(-4.5, -0.5, 400)
+    figure = survey_figure(candidates, decoys, np.array([0.2, 0.3, 0.01]), threshold=0.02, known_total=5)
+    axis = figure.axes[0]
+    low, high = axis.get_xlim()
+    assert axis.get_xscale() == "log" and low <= 0.02 <= high
+    assert high == pytest.approx(max(candidates.max(), decoys.max()), rel=1e-6)  # no empty 0.6-1.0
+    assert low == pytest.approx(min(candidates.min(), decoys.min()), rel=1e-6)
+    labels = [text.get_text() for text in axis.get_legend().get_texts()]
+    assert any("n=3 of 5 on the scanned contigs" in label for label in labels)
+    close_figure(figure)
+
+
 # ------------------------------------------------------------------ the command
 
 def _reads_npz(path, encoded) -> None:
@@ -226,7 +242,7 @@ def test_gff3_features(scan_report):
         candidate = table[attributes["ID"]]
         assert f"{row[0][3:]}:{row[3]}-{row[4]}({row[6]})" == candidate["locus"]
         assert row[5] == candidate["probability"] and attributes["call"] == candidate["call"]
-        assert attributes["Name"] == f"{candidate['gene']}|{candidate['subtype']}"
+        assert re.fullmatch(re.escape(f"{candidate['gene']}|{candidate['subtype']}") + r"(#\d+)?", attributes["Name"])
 
 
 # ------------------------------------------------------------------ a real browser

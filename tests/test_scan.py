@@ -13,6 +13,7 @@ from conftest import assert_files_equal, write
 from mirtron_tools.cli import encode, predict
 from mirtron_tools.encoding import concatenate
 from mirtron_tools.introns import ScanParameters, prefilter_keep
+from mirtron_tools.io.bed import read_bed
 from mirtron_tools.io.encoded import read_encoded
 
 
@@ -193,7 +194,9 @@ def test_predict_bed_sorted_and_filtered(tmp_path, test_data):
     assert len(rows) == len(encoded) and all(len(row) == 9 for row in rows)
     keys = [(row[0], int(row[1]), int(row[2])) for row in rows]
     assert keys == sorted(keys)
-    assert all(re.fullmatch(r"GENE\d+-host\|(conventional|5'-tailed|3'-tailed)", row[3]) for row in rows)
+    assert all(re.fullmatch(r"GENE\d+-host\|(conventional|5'-tailed|3'-tailed)(#\d+)?", row[3]) for row in rows)
+    assert len({row[3] for row in rows}) == len(rows)  # unique: the BED can be encoded again
+    assert [identifier for identifier, _, _ in read_bed(tmp_path / "all.bed")] == [row[3] for row in rows]
     assert predict.main(["-m", model, npz, "-o", str(tmp_path / "all.tsv"), "-q"]) == 0
     with open(tmp_path / "all.tsv") as stream:
         table = list(csv.DictReader(stream, delimiter="\t"))

@@ -5,7 +5,9 @@ pieces).
 Tracks (see docs/genome-scan.md):
 
 * **name**: the host gene and the subtype (``MYGENE|5'-tailed``) for genome-scan candidates, the id
-  otherwise; the id and the 1-based locus are in the TSV (``locus`` column) and in GFF3's attributes.
+  otherwise; a name that repeats gets ``#2``, ``#3``, ... in position order (names stay unique, so the
+  BED can be encoded again: ``mt-encode calls.bed --genome ...``); the id and the 1-based locus are in
+  the TSV (``locus`` column) and in GFF3's attributes.
 * **score** (BED): the candidate's rank among the n rows of the file by probability, as
   ``round(1000 * (1 - (rank - 1) / n))`` (ties share the better rank): the best candidate scores 1000,
   the median about 500, so a browser's score shading uses the whole range. The probability itself is
@@ -150,6 +152,18 @@ def _order(rows: list[TrackRow], sort: str) -> list[int]:
                                                        rows[index].strand, rows[index].name))
 
 
+def unique_names(rows: list[TrackRow]) -> list[str]:
+    """Each row's :attr:`TrackRow.name`, with ``#2``, ``#3``, ... added to a repeated name in position
+    order (the same whatever order the track is written in)."""
+    names = [""] * len(rows)
+    seen: dict[str, int] = {}
+    for index in _order(rows, "position"):
+        name = rows[index].name
+        seen[name] = seen.get(name, 0) + 1
+        names[index] = name if seen[name] == 1 else f"{name}#{seen[name]}"
+    return names
+
+
 def _rgb(colour: tuple[int, int, int]) -> str:
     return ",".join(str(value) for value in colour)
 
@@ -179,12 +193,13 @@ def bed_lines(rows: list[TrackRow], threshold: float, options: TrackOptions) -> 
     """BED9 lines (track line not included): name, rank score, ``itemRgb`` by call, in ``options.sort``
     order."""
     scores = rank_scores(np.array([row.probability for row in rows]))
+    names = unique_names(rows)
     lines = []
     for index in _order(rows, options.sort):
         row = rows[index]
         contig = ucsc_contig(row.contig) if options.chr_prefix else row.contig
         colour = CALLED_RGB if row.probability >= threshold else OTHER_RGB
-        lines.append(f"{contig}\t{row.start}\t{row.end}\t{row.name}\t{int(scores[index])}\t{row.strand}\t"
+        lines.append(f"{contig}\t{row.start}\t{row.end}\t{names[index]}\t{int(scores[index])}\t{row.strand}\t"
                      f"{row.start}\t{row.end}\t{_rgb(colour)}\n")
     return lines
 
@@ -193,13 +208,14 @@ def gff3_lines(rows: list[TrackRow], threshold: float, positive_call: str, optio
     """GFF3 lines (header included): one :data:`GFF3_TYPE` feature per candidate, 1-based, score =
     probability; attributes ID, Name, call, rank, color (IGV) and the candidate's annotations."""
     scores = rank_scores(np.array([row.probability for row in rows]))
+    names = unique_names(rows)
     lines = ["##gff-version 3\n"]
     for index in _order(rows, options.sort):
         row = rows[index]
         contig = ucsc_contig(row.contig) if options.chr_prefix else row.contig
         called = row.probability >= threshold
         colour = CALLED_RGB if called else OTHER_RGB
-        attributes = [("ID", row.identifier), ("Name", row.name), ("call", positive_call if called else "other"),
+        attributes = [("ID", row.identifier), ("Name", names[index]), ("call", positive_call if called else "other"),
                       ("probability", f"{row.probability:.4f}"), ("rank_score", str(int(scores[index]))),
                       ("color", "#%02x%02x%02x" % colour)]
         attributes += [(key, value) for key, value in row.fields if value != ""]
