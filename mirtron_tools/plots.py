@@ -193,7 +193,8 @@ def survey_figure(candidates: np.ndarray, decoys: np.ndarray | None, known: np.n
     positive = every[every > 0]
     low = max(float(positive.min()) if len(positive) else 1e-4, 1e-6)
     low = min(low, threshold) if threshold > 0 else low
-    high = min(1.0, max(float(every.max()), threshold, low * 10))
+    high = min(1.0, max(float(every.max()), threshold))
+    high = high if high > low * 1.01 else low * 2
     bins = np.geomspace(low, high * (1 + 1e-9), 41)
     for label, values, colour in groups:
         if values is None or not len(values):
