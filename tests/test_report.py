@@ -334,3 +334,34 @@ def test_sidecar_tables_are_refused_by_every_command(tmp_path, test_data, capsys
     assert "c.tsv: is the table written beside" in capsys.readouterr().err
     assert {path.name for path in tmp_path.iterdir()} == {"h.npz", "h.tsv", "c.npz", "c.tsv"}
     assert all(path.read_text() == "mt-encode's table\n" for path in tmp_path.glob("*.tsv"))
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_chr19_report_in_chromium(tmp_path, shared_data):
+    """The README's chr19 example on its first 3 Mb (under a minute on 2 free cores): the page of the top 100
+    candidates loads in Chromium with a structure each and the survey, and stays small."""
+    from mirtron_tools.cli import encode
+
+    folder = shared_data / "intronIC" / "test_data"
+    npz, page = tmp_path / "chr19.npz", tmp_path / "chr19.html"
+    assert encode.main(["--genome", str(folder / "Homo_sapiens.Chr19.Ensembl_91.fa.gz"), "--annotation",
+                        str(folder / "Homo_sapiens.Chr19.Ensembl_91.gff3.gz"), "--region", "19:1-3000000",
+                        "--decoys", "--threads", "2", "-o", str(npz), "-q"]) == 0
+    assert predict.main([str(npz), "-o", str(tmp_path / "chr19.bed"), "--report", str(page), "--known",
+                         str(shared_data / "derived_splits" / "chr19_known_mirtrons.bed"), "-q"]) == 0
+    assert page.stat().st_size < 20e6
+    result = _chromium("--virtual-time-budget=10000", "--dump-dom", f"{page.as_uri()}#sort=probability-desc",
+                       profile=tmp_path / "p")
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = result.stdout
+    assert 'data-sorted="probability-desc"' in dom
+    assert len(re.findall(r'<tr class="(?:called|other)" data-rank="\d+"', dom)) == 100
+    assert dom.count('class="structure"') == 100 and "Survey of the scan" in dom
+    shot = tmp_path / "shot.png"
+    result = _chromium("--window-size=1280,2000", "--virtual-time-budget=10000", f"--screenshot={shot}",
+                       page.as_uri(), profile=tmp_path / "p")
+    import matplotlib.image
+
+    image = matplotlib.image.imread(shot)[..., :3]
+    assert np.any(image < 0.9, axis=2).mean() > 0.02
