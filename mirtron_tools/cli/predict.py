@@ -143,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="hairpins: FASTA (plain/gzip, '-' = stdin) or mt-encode NPZ; or the scores NPZs of "
                              "every piece of a genome scan (mt-predict PIECE.npz -o PIECE.scores.npz), merged into "
                              "the outputs of one whole run")
-    parser.add_argument("-o", "--output", required=True, metavar="TSV|BED|NPZ", help="predictions ('-' = stdout)")
+    parser.add_argument("-o", "--output", required=True, metavar="TSV|BED|GFF3|NPZ",
+                        help="predictions ('-' = stdout)")
     parser.add_argument("--format", choices=("tsv", "bed", "gff3", "npz"), default=None,
                         help="output format (default: bed when OUTPUT ends in .bed, gff3 when it ends in .gff3 or "
                              ".gff, npz when it ends in .npz, else tsv); BED and GFF3 need an NPZ with genomic "
@@ -202,7 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: candidates in the report unless --report-top says otherwise (mirtron_tools.report.DEFAULT_TOP)
 DEFAULT_TOP = 100
+#: track orders (mirtron_tools.io.predictions.SORT_ORDERS; not imported, so that --help stays instant)
 SORT_ORDERS = ("position", "score")
 #: the bundled model that scores genome-scan NPZs by default
 GENOME_MODEL = "genome"
