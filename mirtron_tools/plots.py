@@ -176,24 +176,55 @@ def end_profile_figure(profile, method: str = "attention", title: str = "", mini
 # --------------------------------------------------------------------------------------------
 # Genome-scan survey (mt-predict --survey-plot)
 
-def survey_figure(candidates: np.ndarray, decoys: np.ndarray | None, known: np.ndarray | None, threshold: float):
+def survey_figure(candidates: np.ndarray, decoys: np.ndarray | None, known: np.ndarray | None, threshold: float,
+                  known_total: int | None = None):
     """Score distributions of the scan's candidates, its decoys and the known loci (each locus at its
-    best-scored candidate), as shares of each group per probability bin, log scale; the call threshold
-    as a line."""
+    best-scored candidate), as shares of each group per probability bin; the call threshold as a line.
+
+    Genome-scale probabilities crowd near 0, so the x axis is logarithmic and its 40 bins span the
+    scores that occur (lowest to highest, 0 counted in the first bin), not 0-1. ``known_total``: the
+    known loci on the scanned contigs (the survey's ``known_total``), so the legend says how many of
+    them a candidate reaches (``known`` holds only those)."""
     pyplot = _pyplot()
-    figure, axis = pyplot.subplots(figsize=(7, 4), constrained_layout=True)
-    bins = np.linspace(0.0, 1.0, 41)
+    figure, axis = pyplot.subplots(figsize=(9.5, 4), constrained_layout=True)
     groups = [("candidates", candidates, "#444444"), ("decoys", decoys, "#1f77b4"), ("known loci", known, "#d62728")]
+    present = [np.asarray(values, dtype=np.float64) for _, values, _ in groups if values is not None and len(values)]
+    every = np.concatenate(present) if present else np.array([threshold])
+    positive = every[every > 0]
+    low = max(float(positive.min()) if len(positive) else 1e-4, 1e-6)
+    low = min(low, threshold) if threshold > 0 else low
+    high = min(1.0, max(float(every.max()), threshold))
+    high = high if high > low * 1.01 else low * 2
+    bins = np.geomspace(low, high * (1 + 1e-9), 41)
     for label, values, colour in groups:
         if values is None or not len(values):
             continue
-        counts, _ = np.histogram(values, bins=bins)
-        axis.step(bins[:-1], counts / len(values), where="post", color=colour, label=f"{label} (n={len(values)})")
-    axis.axvline(threshold, color="black", linestyle="--", linewidth=1, label=f"call threshold {threshold:.3f}")
+        counts, _ = np.histogram(np.clip(np.asarray(values, dtype=np.float64), low, high), bins=bins)
+        if label == "known loci":
+            reached = f"n={len(values)}" + (f" of {known_total} on the scanned contigs" if known_total else "")
+            label = f"known loci with a candidate\n({reached};\neach at its best candidate)"
+        else:
+            label = f"{label} (n={len(values)})"
+        axis.stairs(counts / len(values), bins, color=colour, label=label, linewidth=1.4)
+    axis.axvline(threshold, color="black", linestyle="--", linewidth=1, label=f"call threshold {threshold:.3g}")
+    axis.set_xscale("log")
     axis.set_yscale("log")
-    axis.set_xlabel("probability (genome-scale)")
-    axis.set_ylabel("share of the group")
-    axis.set_xlim(0, 1)
-    axis.legend(frameon=False, fontsize=8)
+    axis.set_xlabel("probability (genome-scale, log scale)")
+    axis.set_ylabel("share of the group per bin")
+    axis.set_xlim(low, high)
+    axis.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     axis.set_title("mt-predict: genome-scan scores")
     return figure
+
+
+def figure_png(figure, dpi: int = 100) -> bytes:
+    """A figure as PNG bytes (for an HTML report), the figure left open."""
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, dpi=dpi, format="png")
+    return buffer.getvalue()
+
+
+def close_figure(figure) -> None:
+    _pyplot().close(figure)

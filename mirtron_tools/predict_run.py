@@ -9,6 +9,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
+
 from .encoding import DEFAULT_MAX_LENGTH
 
 logger = logging.getLogger("mirtron_tools.predict")
@@ -37,6 +39,11 @@ class PredictRequest:
     max_length: int = DEFAULT_MAX_LENGTH
     skip_long: bool = False
     threads: int = 1
+    sort: str = "position"
+    chr_prefix: bool = False
+    report: str | None = None
+    report_top: int = 100
+    report_reads: str | None = None
     #: the inputs in piece order (one input: itself)
     pieces: list[str] = field(default_factory=list)
 
@@ -107,6 +114,7 @@ def _check_piece_output(request: PredictRequest, output_format: str, scan_record
                          "of a genome scan of this mt-encode (--genome --annotation); write TSV or BED")
     later = [option for option, value in (("--survey", request.survey), ("--survey-plot", request.survey_plot),
                                           ("--known", request.known), ("--labels", request.labels),
+                                          ("--report", request.report),
                                           ("--min-probability", request.min_probability)) if value]
     if later:
         raise InputError(request.output, f"a piece's scores keep every candidate: give {', '.join(later)} when "
@@ -132,9 +140,12 @@ def _score(request: PredictRequest, output_format: str, engine: Callable[[], Non
     scan = all(key in columns for key in SCAN_COLUMNS)
     scan_record = encoded_scan_record(request.source) if scan else None
     _check_piece_output(request, output_format, scan_record)
-    if output_format == "bed" and not all(key in columns for key in COORDINATE_COLUMNS):
-        raise InputError(request.source, "BED output needs genomic coordinates: score the NPZ of mt-encode --annotation "
-                         "(genome scan) or of BED/coordinate input, or write TSV")
+    if output_format in ("bed", "gff3") and not all(key in columns for key in COORDINATE_COLUMNS):
+        raise InputError(request.source, f"{output_format.upper()} output needs genomic coordinates: score the NPZ "
+                         "of mt-encode --annotation (genome scan) or of BED/coordinate input, or write TSV")
+    if request.report and not is_npz:
+        raise InputError(request.source, "--report draws the candidates' structures from an NPZ of mt-encode: "
+                         "encode the FASTA first (mt-encode x.fa -o x.npz), then score the NPZ")
     for option, value in (("--survey", request.survey), ("--survey-plot", request.survey_plot), ("--known", request.known)):
         if value and not scan:
             raise InputError(request.source, f"{option} needs a genome-scan NPZ (mt-encode --genome --annotation)")
@@ -167,6 +178,7 @@ def _score(request: PredictRequest, output_format: str, engine: Callable[[], Non
                     "score of %.4f)", request.prior, shift.model_prior, settings.threshold,
                     shift.model_score(settings.threshold))
     settings.positive_call = manifest.get("positive_class", "positive")
+    settings.model_name = model_path.name
     outputs = CallOutputs(settings, reads.model if reads is not None else None)  # reads --labels and --known
 
     engine()
@@ -175,6 +187,12 @@ def _score(request: PredictRequest, output_format: str, engine: Callable[[], Non
 
     model, manifest = load_model(model_path)
     logger.info("model %s (task %s, threshold %.3f)", model_path.name, manifest.get("task"), settings.threshold)
+    if request.report:
+        from functools import partial
+
+        outputs.attention = partial(model_attention, model, ModelInputs(manifest, request.source, coverage,
+                                                                         " ".join(request.coverage)),
+                                    batch_size=request.batch_size)
     stats = HairpinStats()
     lengths = LengthCheck.from_manifest(manifest)
     progress = progress_factory()
@@ -204,9 +222,16 @@ def _score(request: PredictRequest, output_format: str, engine: Callable[[], Non
 def _settings(request: PredictRequest, output_format: str, scan: bool):
     from .calls import CallSettings
 
+    reads = request.report_reads
+    if request.report and reads is None and len(request.coverage) == 1:
+        from .io.reads import has_evidence
+
+        reads = request.coverage[0] if has_evidence(request.coverage[0]) else None  # the reads that were scored
     return CallSettings(request.output, output_format, min_probability=request.min_probability, scan=scan,
                         labels=request.labels, metrics=request.metrics, known=request.known, survey=request.survey,
-                        survey_plot=request.survey_plot)
+                        survey_plot=request.survey_plot, sort=request.sort, chr_prefix=request.chr_prefix,
+                        report=request.report, report_top=request.report_top, report_reads=reads,
+                        sources=list(request.pieces or request.inputs))
 
 
 def _write_piece(request: PredictRequest, scan_record: dict, model: dict, scored) -> None:
@@ -230,6 +255,9 @@ def _merge(request: PredictRequest, inputs: list[str], output_format: str) -> No
 
     if output_format == "npz":
         raise InputError(request.output, "merged predictions are TSV or BED (the pieces' scores are already NPZ)")
+    if request.report:
+        raise InputError(request.report, "the pieces' scores hold no structures: give --report when scoring (mt-predict "
+                         "PIECE.npz ... in one job, or mt-predict scan.npz -o calls.bed --report calls.html)")
     given = [option for option, value in (("--model", request.model), ("--coverage", request.coverage),
                                           ("--prior", request.prior), ("--min-samples", request.min_samples)) if value]
     if given:
@@ -253,3 +281,17 @@ def _merge(request: PredictRequest, inputs: list[str], output_format: str) -> No
     outputs.evaluate()
 
 
+def model_attention(model, inputs, encoded, batch_size: int = 256
+                    ) -> tuple[dict[str, np.ndarray] | None, str | None]:
+    """Attention weights of the top candidates, ``(id -> (length,) weights, None)``, or ``(None, why
+    not)`` for a model without an attention layer. ``inputs``: the run's
+    :class:`mirtron_tools.scoring.ModelInputs`; ``encoded``: the candidates (an ``EncodedSet``)."""
+    from .errors import ModelError
+    from .prediction import attention_arrays
+
+    try:
+        _, weights = attention_arrays(model, inputs.arrays(encoded, inputs.extra(encoded)), batch_size)
+    except ModelError as error:
+        return None, (f"no attention strips: {error} (mt-attend --method mutagenesis explains hairpin models "
+                      "position by position)")
+    return dict(zip(encoded.ids, weights)), None

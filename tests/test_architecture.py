@@ -29,7 +29,7 @@ PACKAGE = ROOT / "mirtron_tools"
 FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", ("mirtron_tools", "errors", "config", "boosting", "pool", "models")),
     ("pure library", ("coordinates", "encoding", "scan.*", "coverage", "batches", "metrics", "prior", "survey",
-                      "pieces", "datasets", "scores", "inputs", "reads")),
+                      "pieces", "datasets", "scores", "inputs", "reads", "report")),
     ("Keras layers", ("features", "model", "ensemble")),
     ("io", ("io.*",)),
     ("entry points", ("training", "prediction", "scoring", "attribution", "manifest", "plots", "recipes.*",

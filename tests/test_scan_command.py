@@ -11,6 +11,7 @@ from conftest import assert_files_equal, run_scan, write
 
 from mirtron_tools.cli import encode, predict
 from mirtron_tools.encoding import concatenate
+from mirtron_tools.io.bed import read_bed
 from mirtron_tools.io.encoded import read_encoded
 from mirtron_tools.scan.parameters import ScanParameters
 from mirtron_tools.scan.prefilter import prefilter_keep
@@ -169,25 +170,41 @@ def test_genome_without_index_in_read_only_folder(tmp_path, test_data):
 def test_predict_bed_sorted_and_filtered(tmp_path, test_data):
     model, npz = str(test_data / "tiny_model.keras"), str(test_data / "scan_candidates.npz")
     assert predict.main(["-m", model, npz, "-o", str(tmp_path / "all.bed"), "-q"]) == 0
-    rows = [line.split("\t") for line in (tmp_path / "all.bed").read_text().splitlines()]
+    track, *lines = (tmp_path / "all.bed").read_text().splitlines()
+    assert track.startswith('track name="mirtron_tools"') and 'itemRgb="On"' in track
+    rows = [line.split("\t") for line in lines]
     encoded = read_encoded(npz)
-    assert len(rows) == len(encoded) and all(len(row) == 6 for row in rows)
+    assert len(rows) == len(encoded) and all(len(row) == 9 for row in rows)
     keys = [(row[0], int(row[1]), int(row[2])) for row in rows]
     assert keys == sorted(keys)
-    assert all(re.fullmatch(r".+\|(conventional|5'-tailed|3'-tailed)", row[3]) for row in rows)
+    assert all(re.fullmatch(r"GENE\d+-host\|(conventional|5'-tailed|3'-tailed)(#\d+)?", row[3]) for row in rows)
+    assert len({row[3] for row in rows}) == len(rows)  # unique: the BED can be encoded again
+    assert [identifier for identifier, _, _ in read_bed(tmp_path / "all.bed")] == [row[3] for row in rows]
     assert predict.main(["-m", model, npz, "-o", str(tmp_path / "all.tsv"), "-q"]) == 0
     with open(tmp_path / "all.tsv") as stream:
         table = list(csv.DictReader(stream, delimiter="\t"))
-    assert list(table[0])[:4] == ["id", "length", "probability", "call"]
+    assert list(table[0])[:4] == ["id", "length", "probability", "call"] and list(table[0])[-1] == "locus"
     assert {"subtype", "gene", "transcript", "intron_number", "splice_distance", "contig"} <= set(table[0])
-    probability = {row["id"]: float(row["probability"]) for row in table}
-    for row in rows:
-        assert abs(int(row[4]) - probability[row[3].split("|")[0]] * 1000) <= 1
-    cut = float(np.median(list(probability.values())))
+    for row in table:  # the locus is 1-based: BED start + 1
+        assert row["locus"] == f"{row['contig']}:{int(row['start']) + 1}-{row['end']}({row['strand']})"
+    by_locus = {(row["contig"], int(row["start"]), int(row["end"]), row["strand"]): row for row in table}
+    probabilities = np.array([float(by_locus[(row[0], int(row[1]), int(row[2]), row[5])]["probability"])
+                              for row in rows])
+    scores = np.array([int(row[4]) for row in rows])
+    # rank scores: the best candidate 1000, the range used, and the order of the probabilities kept
+    assert scores.max() == 1000 and scores.min() <= 1000 / len(rows) + 1
+    order = np.argsort(-probabilities, kind="stable")
+    assert np.all(np.diff(scores[order]) <= 0)
+    called = {row["id"] for row in table if row["call"] == "mirtron"}
+    colours = {(row[0], int(row[1]), int(row[2]), row[5]): row[8] for row in rows}
+    for key, row in by_locus.items():
+        assert colours[key] == ("200,30,30" if row["id"] in called else "150,150,150")
+    cut = float(np.median(probabilities))
     assert predict.main(["-m", model, npz, "-o", str(tmp_path / "top.txt"), "--format", "bed",
-                         "--min-probability", str(cut), "-q"]) == 0
-    kept = (tmp_path / "top.txt").read_text().splitlines()
-    assert 0 < len(kept) == sum(1 for value in probability.values() if value >= cut)
+                         "--min-probability", str(cut), "--sort", "score", "-q"]) == 0
+    kept = [line.split("\t") for line in (tmp_path / "top.txt").read_text().splitlines()[1:]]
+    assert 0 < len(kept) == int(np.sum(probabilities >= cut))
+    assert [int(row[4]) for row in kept] == sorted((int(row[4]) for row in kept), reverse=True)
 
 
 def test_predict_bed_needs_coordinates(tmp_path, test_data, capsys):

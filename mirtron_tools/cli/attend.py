@@ -173,6 +173,7 @@ def _check(args: argparse.Namespace) -> _Plan:
     from ..io.coverage import read_coverage_files
     from ..io.hairpins import input_ids
     from ..io.model import read_manifest, resolve_model
+    from ..io.npz import refuse_sidecar_outputs
     from ..io.text import check_input_file
     from ..io.tsv import read_labels
 
@@ -184,6 +185,8 @@ def _check(args: argparse.Namespace) -> _Plan:
     check_outputs({"-o": args.output, "--predictions": predictions_path, "--aggregate": aggregate_path},
                   [args.input, args.labels, *args.coverage,
                    args.model if args.model and os.path.isfile(args.model) else None])
+    refuse_sidecar_outputs({"-o": args.output, "--predictions": predictions_path, "--aggregate": aggregate_path},
+                           [args.input, *args.coverage])
     refuse_standard_output("--plots", args.plots, "a folder of figures")
     create_plots = check_plot_folder(args.plots) if args.plots else False
     model_path = resolve_model(args.model)

@@ -81,7 +81,7 @@ def execute(args: argparse.Namespace) -> int:
     from ..io.bam import ReadFilter, check_regions_in_contigs, collect_coverage, prepare_alignments, read_contig_aliases
     from ..io.coverage import write_coverage, write_summary
     from ..io.encoded import read_encoded
-    from ..io.npz import table_path
+    from ..io.npz import refuse_sidecar_outputs, table_path
     from ..io.reads import check_distinct_alignments, collect_evidence
 
     table = args.table or table_path(args.output)
@@ -90,6 +90,7 @@ def execute(args: argparse.Namespace) -> int:
                    *(f"{path}{index}" for path in args.alignments for index in (".bai", ".csi", ".crai")),
                    *(value for value in args.contig_alias if "=" not in value)],
                   files_only={"-o": "an NPZ"})
+    refuse_sidecar_outputs({"-o": args.output, "--table": table}, [args.encoded])
     if args.min_read_length > args.max_read_length:
         raise InputError("mt-coverage", f"--min-read-length {args.min_read_length} is above "
                          f"--max-read-length {args.max_read_length}")

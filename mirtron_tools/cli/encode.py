@@ -105,7 +105,8 @@ def execute(args: argparse.Namespace) -> int:
 
         encoded.annotations.update(region_annotations(regions))
     write_encoded(args.output, encoded, args.table)
-    logger.info("wrote %d hairpins to %s", len(encoded), args.output)
+    logger.info("wrote %d hairpins to %s and its table %s", len(encoded), args.output,
+                args.table or table_path(args.output))
     return 0
 
 

@@ -238,6 +238,7 @@ def _write_candidates(args: argparse.Namespace, candidates, windows, introns, re
     import numpy as np
 
     from ..io.encoded import write_encoded
+    from ..io.npz import table_path
     from ..pieces import dumps
     from ..scan.conversion import candidates_to_encoded
     from ..scan.parameters import SUBTYPES
@@ -247,10 +248,10 @@ def _write_candidates(args: argparse.Namespace, candidates, windows, introns, re
     decoy = encoded.annotations.get("decoy", np.zeros(len(encoded), dtype=np.int8)) == 1
     counts = {subtype: int(((encoded.annotations["subtype"] == subtype) & ~decoy).sum()) for subtype in SUBTYPES}
     piece = record["piece"]
-    logger.info("wrote %d candidate hairpins to %s (%s)%s%s", int((~decoy).sum()), args.output,
+    logger.info("wrote %d candidate hairpins to %s (%s)%s%s; its table: %s", int((~decoy).sum()), args.output,
                 ", ".join(f"{count} {subtype}" for subtype, count in counts.items()),
                 f", and {int(decoy.sum())} decoys" if record["parameters"]["decoys"] else "",
-                f"; piece {piece[0]} of {piece[1]}" if piece[1] > 1 else "")
+                f"; piece {piece[0]} of {piece[1]}" if piece[1] > 1 else "", args.table or table_path(args.output))
 
 
 def _check_plan_folder(output: str, count: int):

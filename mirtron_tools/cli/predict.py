@@ -24,14 +24,27 @@ output (TSV, input order):
   then the input NPZ's annotation columns, if any (genome scan: contig,
   start, end, strand, subtype, gene, transcript, intron_number, intron,
   splice_distance)
-output (BED6, -o x.bed or --format bed; sorted by contig, start):
-  contig, start, end, id|subtype, probability x 1000, strand
+  with coordinates, last, 'locus' (1-based, as a genome browser's search box
+  takes it: contig:start-end(strand))
+output (BED9 with a track line, -o x.bed or --format bed; sorted by contig,
+start, or by probability with --sort score):
+  contig, start, end, name (host gene|subtype, or the id), score (rank:
+  1000 = best, 500 = median), strand, start, end, colour (red: called,
+  grey: other)
+output (GFF3, -o x.gff3 or --format gff3): one pre_miRNA feature per
+  candidate, score = probability, attributes ID, Name, call, probability,
+  rank_score, color and the annotation columns
+report (--report x.html): one self-contained page (opens offline): the
+  survey, a sortable table of the top candidates and, per candidate, its
+  structure with the splice sites marked, the model's attention (models with
+  an attention layer) and its reads per sample (--report-reads)
 
 examples:
   mt-predict hairpins.fa -o calls.tsv
   mt-predict --model my.keras hairpins.npz -o - --labels truth.tsv \\
       --metrics eval.tsv
-  mt-predict introns.npz -o novel.bed --min-probability 0.5"""
+  mt-predict introns.npz -o novel.bed --min-probability 0.5
+  mt-predict chr19.npz -o chr19.bed --report chr19.html --chr-prefix"""
 
 
 class ListModels(argparse.Action):
@@ -56,11 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="hairpins: FASTA (plain/gzip, '-' = stdin) or mt-encode NPZ; or the scores NPZs of "
                              "every piece of a genome scan (mt-predict PIECE.npz -o PIECE.scores.npz), merged into "
                              "the outputs of one whole run")
-    parser.add_argument("-o", "--output", required=True, metavar="TSV|BED|NPZ", help="predictions ('-' = stdout)")
-    parser.add_argument("--format", choices=("tsv", "bed", "npz"), default=None,
-                        help="output format (default: bed when OUTPUT ends in .bed, npz when it ends in .npz, else "
-                             "tsv); BED6 needs an NPZ with genomic coordinates (mt-encode --annotation or BED "
-                             "input); npz: the scores of one piece of a genome scan, for merging")
+    parser.add_argument("-o", "--output", required=True, metavar="TSV|BED|GFF3|NPZ",
+                        help="predictions ('-' = stdout)")
+    parser.add_argument("--format", choices=("tsv", "bed", "gff3", "npz"), default=None,
+                        help="output format (default: bed when OUTPUT ends in .bed, gff3 when it ends in .gff3 or "
+                             ".gff, npz when it ends in .npz, else tsv); BED and GFF3 need an NPZ with genomic "
+                             "coordinates (mt-encode --annotation or BED input); npz: the scores of one piece of a "
+                             "genome scan, for merging")
     parser.add_argument("--min-probability", type=common.probability, default=0.0, metavar="P",
                         help="write only hairpins scored at least P (default: all)")
     parser.add_argument("-m", "--model", default=None, metavar="NAME|FILE",
@@ -86,6 +101,21 @@ def build_parser() -> argparse.ArgumentParser:
                              "hairpins): probabilities are re-weighted from the model's training prior by Bayes' "
                              "rule, and the call threshold keeps the posterior it meant at the training share "
                              "(default: the model's probabilities as they are)")
+    tracks = parser.add_argument_group("tracks (BED, GFF3)")
+    tracks.add_argument("--sort", choices=SORT_ORDERS, default="position",
+                        help="order of the track: by contig and start (default), or by probability, best first")
+    tracks.add_argument("--chr-prefix", action="store_true",
+                        help="contig names with 'chr' for the UCSC browser (19 -> chr19, MT -> chrM)")
+    report = parser.add_argument_group("report")
+    report.add_argument("--report", metavar="HTML",
+                        help="a self-contained HTML page of the top candidates (structure, splice sites, attention, "
+                             "reads) and the survey; needs an NPZ of mt-encode (given when scoring, not when merging "
+                             "pieces' scores)")
+    report.add_argument("--report-top", type=common.positive_int, default=DEFAULT_TOP, metavar="N",
+                        help=f"candidates in the report (default: {DEFAULT_TOP})")
+    report.add_argument("--report-reads", metavar="READS.npz",
+                        help="the reads NPZ of mt-coverage for the scored candidates: each candidate's read stack "
+                             "per sample in the report")
     scan = parser.add_argument_group("genome scan (an NPZ of mt-encode --genome --annotation)")
     scan.add_argument("--survey", metavar="TSV",
                       help="per score cut-off: candidates called, false discoveries expected (from the calibrated "
@@ -104,25 +134,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: candidates in the report unless --report-top says otherwise (mirtron_tools.report.DEFAULT_TOP)
+DEFAULT_TOP = 100
+#: track orders (mirtron_tools.io.predictions.SORT_ORDERS; not imported, so that --help stays instant)
+SORT_ORDERS = ("position", "score")
+
+
 def _output_format(args: argparse.Namespace) -> str:
     if args.format:
         return args.format
     name = str(args.output).lower()
-    return "bed" if name.endswith(".bed") else "npz" if name.endswith(".npz") else "tsv"
+    return ("bed" if name.endswith(".bed") else "gff3" if name.endswith((".gff3", ".gff")) else
+            "npz" if name.endswith(".npz") else "tsv")
 
 
 def execute(args: argparse.Namespace) -> int:
     from ..io.atomic import check_outputs
+    from ..io.npz import refuse_sidecar_outputs
     from ..io.text import check_input_file
     from ..predict_run import PredictRequest, predict
 
     inputs = list(args.input)
     output_format = _output_format(args)
-    check_outputs({"-o": args.output, "--metrics": args.metrics, "--survey": args.survey,
-                   "--survey-plot": args.survey_plot},
-                  [*inputs, args.labels, args.known, *args.coverage,
-                   args.model if args.model and os.path.exists(args.model) else None],
-                  files_only={"--survey-plot": "a PNG figure", **({"-o": "an NPZ"} if output_format == "npz" else {})})
+    outputs = {"-o": args.output, "--metrics": args.metrics, "--survey": args.survey,
+               "--survey-plot": args.survey_plot, "--report": args.report}
+    check_outputs(outputs, [*inputs, args.labels, args.known, *args.coverage, args.report_reads,
+                            args.model if args.model and os.path.exists(args.model) else None],
+                  files_only={"--survey-plot": "a PNG figure", "--report": "an HTML report",
+                              **({"-o": "an NPZ"} if output_format == "npz" else {})})
+    refuse_sidecar_outputs(outputs, inputs)
     for path in inputs:  # before TensorFlow is loaded
         check_input_file(path)
     request = PredictRequest(
@@ -130,7 +170,8 @@ def execute(args: argparse.Namespace) -> int:
         min_samples=args.min_samples, threshold=args.threshold, prior=args.prior,
         min_probability=args.min_probability, labels=args.labels, metrics=args.metrics, known=args.known,
         survey=args.survey, survey_plot=args.survey_plot, batch_size=args.batch_size, chunk_size=args.chunk_size,
-        max_length=args.max_length, skip_long=args.skip_long, threads=args.threads)
+        max_length=args.max_length, skip_long=args.skip_long, threads=args.threads, sort=args.sort,
+        chr_prefix=args.chr_prefix, report=args.report, report_top=args.report_top, report_reads=args.report_reads)
     predict(request, engine=lambda: common.load_tensorflow(args.debug, args.threads),
             progress_factory=lambda: common.Progress("scoring", None, args.quiet))
     return 0

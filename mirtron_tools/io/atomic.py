@@ -59,6 +59,11 @@ def _same_file(first: str, second: str) -> bool:
         return os.path.realpath(first) == os.path.realpath(second)
 
 
+def same_path(first: str, second: str) -> bool:
+    """Whether two paths name one file (existing or not yet)."""
+    return _same_file(first, second)
+
+
 def refuse_standard_output(option: str, path: PathLike | None, what: str) -> None:
     """OutputError when an output that is not a text table (``what``: "an NPZ", "figures", ...) is ``-``."""
     if path is not None and str(path) == "-":

@@ -5,7 +5,7 @@ import os
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -20,6 +20,26 @@ def table_path(npz_path: str | os.PathLike) -> Path:
     ``x.cov.tsv``, any other name gets ``.tsv`` added."""
     path = Path(npz_path)
     return path.with_suffix(".tsv") if path.suffix == ".npz" else Path(f"{path}.tsv")
+
+
+def refuse_sidecar_outputs(outputs: Mapping[str, str | os.PathLike | None],
+                           inputs: Iterable[str | os.PathLike | None]) -> None:
+    """OutputError when an output of this run is the TSV table written beside one of its NPZ inputs
+    (``mt-encode -o x.npz`` also writes ``x.tsv``): writing it would silently replace another command's
+    output. ``outputs`` maps options to paths as :func:`mirtron_tools.io.atomic.check_outputs` takes them."""
+    from ..errors import OutputError
+    from .atomic import same_path
+
+    for source in inputs:
+        if source is None or str(source) in ("", "-") or not str(source).lower().endswith(".npz"):
+            continue
+        table = table_path(source)
+        for option, path in outputs.items():
+            if path is None or str(path) in ("", "-"):
+                continue
+            if same_path(str(path), str(table)):
+                raise OutputError(str(path), f"is the table written beside {source} (an input of this run, e.g. by "
+                                  f"mt-encode); {option} would overwrite it: choose another output name")
 
 
 def write_arrays(path: str | os.PathLike, kind: str, version: int, arrays: Mapping[str, np.ndarray],
