@@ -179,7 +179,7 @@ def test_predict_bad_input(tmp_path, test_data, capsys, case):
         expected = "v0.npz: mirtron_tools.encoded NPZ has format version 0"
     else:
         model = "no_such_model"
-        expected = "no_such_model: neither a bundled model (genome, human_mirtron"
+        expected = "no_such_model: neither a bundled model (genome, genome_reads, human_mirtron"
     output = tmp_path / "calls.tsv"
     assert predict.main(["--model", model, data, "-o", str(output), *extra]) == 1
     error = capsys.readouterr().err.strip().splitlines()

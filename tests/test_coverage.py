@@ -306,11 +306,28 @@ def test_coverage_golden(tmp_path, test_data):
     assert ours.ids == golden.ids and all(np.array_equal(a, b) for a, b in zip(ours.counts, golden.counts))
 
 
-def test_threads_and_replicates(tmp_path, test_data):
+def _replicate(bam: str, path) -> str:
+    """The same reads in another file (another sample's BAM: a header line differs), indexed."""
+    import pysam
+
+    with pysam.AlignmentFile(bam) as source:
+        header = source.header.to_dict()
+        header["CO"] = ["replicate"]
+        with pysam.AlignmentFile(str(path), "wb", header=header) as target:
+            for read in source:
+                target.write(read)
+    pysam.index(str(path))
+    return str(path)
+
+
+def test_threads_and_replicates(tmp_path, test_data, capsys):
     bam = str(test_data / "sim_reads.bam")
     one, two = tmp_path / "one.npz", tmp_path / "two.npz"
     assert coverage_cli.main([str(test_data / "sim_candidates.npz"), bam, "-o", str(one), "-q"]) == 0
-    assert coverage_cli.main([str(test_data / "sim_candidates.npz"), bam, bam, "-o", str(two), "-q",
+    assert coverage_cli.main([str(test_data / "sim_candidates.npz"), bam, bam, "-o", str(two), "-q"]) == 1
+    assert "same alignment file" in capsys.readouterr().err  # one sample counted twice
+    replicate = _replicate(bam, tmp_path / "replicate.bam")
+    assert coverage_cli.main([str(test_data / "sim_candidates.npz"), bam, replicate, "-o", str(two), "-q",
                               "--threads", "2"]) == 0
     first, doubled = read_coverage(one), read_coverage(two)
     assert all(np.array_equal(2 * a, b) for a, b in zip(first.counts, doubled.counts))

@@ -10,7 +10,6 @@ which writes no NH) a second alignment ``XS`` scoring as well as the reported on
 """
 from __future__ import annotations
 
-import multiprocessing
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from ..coordinates import Region
 from ..errors import InputError
+from ..pool import process_pool
 from ..reads import EXON_SPAN, INTRON_REACH, Geometry, Reads, evidence, reads_arrays, reads_from_arrays
 from .bam import JOB_CANDIDATES, AlignmentInputs, ReadFilter, open_alignment_file
 
@@ -170,7 +170,7 @@ def collect_reads(regions: Sequence[Region], geometries: Sequence[Geometry], inp
         for argument in arguments:
             consume(_run_job_safely(argument))
     else:
-        with multiprocessing.get_context("fork").Pool(min(threads, len(jobs))) as pool:
+        with process_pool(min(threads, len(jobs))) as pool:
             for outcome in pool.imap_unordered(_run_job_safely, arguments):
                 consume(outcome)
     return reads, values
