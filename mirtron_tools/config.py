@@ -3,6 +3,8 @@ imports TensorFlow. :mod:`mirtron_tools.training` and :mod:`mirtron_tools.model`
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
 
 from .boosting import BoostingConfig
 
@@ -89,3 +91,25 @@ class TrainingConfig:
         if self.tree_weight:
             record["trees"] = self.trees.to_dict()
         return record
+
+
+@dataclass(frozen=True)
+class InitialModel:
+    """A model to fine-tune: the name the user gave (bundled name or file), its file and its manifest."""
+
+    name: str
+    path: Path
+    manifest: dict
+
+
+def read_initial_model(name: str, energy: bool = False, extra_channels: Sequence[str] = ()) -> InitialModel:
+    """The model to fine-tune, its manifest checked against the training data's channels (the free-energy
+    channel when ``energy`` or when the model reads it, then ``extra_channels``) before TensorFlow loads."""
+    from .encoding import model_channels, uses_energy
+    from .io.model import read_manifest, resolve_model
+    from .manifest import check_initial_model
+
+    path = resolve_model(name)
+    manifest = read_manifest(path)
+    check_initial_model(name, manifest, model_channels(energy or uses_energy(manifest), list(extra_channels)))
+    return InitialModel(name, path, manifest)

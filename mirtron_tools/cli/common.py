@@ -32,7 +32,7 @@ def base_parser(prog: str, description: str, epilog: str | None = None) -> argpa
     return parser
 
 
-def add_threads(parser: argparse.ArgumentParser) -> None:
+def add_threads(parser: argparse._ActionsContainer) -> None:
     parser.add_argument("-t", "--threads", type=positive_int, default=1, metavar="N",
                         help="worker processes / threads to use (default: %(default)s)")
 
@@ -46,7 +46,7 @@ def add_throughput(parser: argparse.ArgumentParser, chunk_size: int) -> None:
     add_threads(tuning)
 
 
-def add_seed(parser: argparse.ArgumentParser) -> None:
+def add_seed(parser: argparse._ActionsContainer) -> None:
     parser.add_argument("--seed", type=int, default=None, metavar="INT",
                         help="seed every random generator and make TensorFlow deterministic")
 

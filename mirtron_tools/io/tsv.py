@@ -1,4 +1,4 @@
-"""Tab-separated tables: writing (atomic) and the labels file that training and evaluation read."""
+"""Tab-separated tables: writing (atomic), and the labels and groups files that training and evaluation read."""
 from __future__ import annotations
 
 import os
@@ -67,3 +67,25 @@ def read_labels(path: str | os.PathLike) -> dict[str, int]:
     if not labels:
         raise InputError(name, "no labels found")
     return labels
+
+
+def read_groups(path: str | os.PathLike) -> dict[str, str]:
+    """Read ``id<TAB>group`` lines (``#`` comments and an ``id<TAB>group`` header allowed): the group
+    (e.g. host gene) of each record, so that grouped folds keep a group on one side."""
+    name = str(path)
+    groups: dict[str, str] = {}
+    for line_number, line in read_lines(path):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) < 2 or not fields[1].strip():
+            raise InputError(name, "expected 'id<TAB>group'", line_number)
+        identifier, group = fields[0].strip(), fields[1].strip()
+        if not groups and identifier.lower() in HEADER_WORDS and group.lower() in {"group", "gene", "groups"}:
+            continue  # a header line
+        if identifier in groups and groups[identifier] != group:
+            raise InputError(name, f"id '{identifier}' is in two groups ({groups[identifier]}, {group})", line_number)
+        groups[identifier] = group
+    if not groups:
+        raise InputError(name, "no groups found")
+    return groups
