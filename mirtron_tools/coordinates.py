@@ -23,6 +23,9 @@ _REGION = re.compile(
     r"(?:^|::)(?P<contig>[^\s:()]+):(?P<start>[\d,]+)-(?P<end>[\d,]+)"
     r"(?:\((?P<strand>[+-])\)|:(?P<strand_colon>[+-]))?$")
 
+# a region as samtools and mt-encode --region take it: 'chr1' or 'chr1:1,000-2,000' (1-based, inclusive)
+_SPAN = re.compile(r"^(?P<contig>[^:\s]+)(?::(?P<start>[\d,]+)-(?P<end>[\d,]+))?$")
+
 
 @dataclass(frozen=True)
 class Region:
@@ -55,6 +58,19 @@ def parse_region(text: str) -> tuple[str, int, int, str] | None:
     last = int(match["end"].replace(",", ""))
     strand = match["strand"] or match["strand_colon"] or "+"
     return match["contig"], first, last, strand
+
+
+def parse_span(text: str, source: str = "--region") -> tuple[str, tuple[int, int] | None]:
+    """``CONTIG`` or ``CONTIG:START-END`` as samtools writes a region (1-based, inclusive; thousands
+    separators allowed) -> ``(contig, (start, end) or None)``, the numbers as written."""
+    from .errors import InputError
+
+    match = _SPAN.match(text.strip())
+    if match is None:
+        raise InputError(source, f"'{text}' is not CONTIG or CONTIG:START-END")
+    if match["start"] is None:
+        return match["contig"], None
+    return match["contig"], (int(match["start"].replace(",", "")), int(match["end"].replace(",", "")))
 
 
 def region_for_sequence(header: str, sequence_length: int, source: str, line: int | None = None

@@ -193,7 +193,8 @@ def platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """``(a, b)`` of ``sigmoid(a * logit + b)`` by Newton's method on the log loss (natural class balance)."""
     a, b = 1.0, 0.0
     for _ in range(100):
-        p = 1.0 / (1.0 + np.exp(-(a * logits + b)))
+        with np.errstate(over="ignore"):  # separable data: exp overflows to inf, p to 0
+            p = 1.0 / (1.0 + np.exp(-(a * logits + b)))
         gradient = np.array([np.sum((p - labels) * logits), np.sum(p - labels)])
         w = p * (1 - p)
         hessian = np.array([[np.sum(w * logits ** 2), np.sum(w * logits)], [np.sum(w * logits), np.sum(w)]])
@@ -278,7 +279,8 @@ def train_genome_model(data: GenomeTrainingData, config: GenomeTrainingConfig = 
         if ap > best_ap:
             trees, best_ap, logits = candidate, ap, candidate_logits
     a, b = platt(logits, y)
-    calibrated = 1.0 / (1.0 + np.exp(-(a * logits + b)))
+    with np.errstate(over="ignore"):  # separable data: exp overflows to inf, the probability to 0
+        calibrated = 1.0 / (1.0 + np.exp(-(a * logits + b)))
     threshold = recall_threshold(calibrated, y, config.target_recall)
     summary = calls_summary(y, calibrated, threshold)
     logger.info("chosen extra weight %s, trees %s; Platt a=%.4f b=%.4f; threshold %.4f", weight, trees.to_dict(),

@@ -51,8 +51,10 @@ def train_genome_model(args: argparse.Namespace):
     from ..genome_training import GenomeTrainingConfig, check_training_data, read_genome_training_data
 
     source = f"{args.encoded} with {args.labels}"
+    fixed = {key: value for key, value in (("trees", args.trees), ("depth", args.tree_depth)) if value}
     config = GenomeTrainingConfig(folds=args.folds or 5, target_recall=args.target_recall,
-                                  seed=1 if args.seed is None else args.seed)
+                                  seed=1 if args.seed is None else args.seed,
+                                  **({"tree_settings": (fixed,)} if fixed else {}))
     data = read_genome_training_data(args.encoded, args.labels, args.groups, args.extra_positives)
     labels = data.labels
     logger.info("training on %d candidates: %d positive, %d background, %d left out", int((labels >= 0).sum()),

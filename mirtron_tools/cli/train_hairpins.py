@@ -49,10 +49,12 @@ def add_fitting_options(parser: argparse.ArgumentParser) -> argparse._ArgumentGr
                               "keeping at least 0.1) with the best out-of-fold AUC and records every share's AUC "
                               "in the manifest (the bundled models use auto and no k-mer share) "
                               "(default: %(default)s)")
-    fitting.add_argument("--trees", type=common.positive_int, default=200, metavar="N",
-                         help="number of boosted trees of the --tree-weight member (default: %(default)s)")
-    fitting.add_argument("--tree-depth", type=common.positive_int, default=4, metavar="D",
-                         help="depth of each boosted tree (default: %(default)s)")
+    fitting.add_argument("--trees", type=common.positive_int, metavar="N",
+                         help="number of boosted trees of the --tree-weight member (default: 200); with "
+                              "--genome-scan, --trees or --tree-depth fixes the trees instead of choosing among "
+                              "five settings out of fold")
+    fitting.add_argument("--tree-depth", type=common.positive_int, metavar="D",
+                         help="depth of each boosted tree (default: 4)")
     fitting.add_argument("--energy", action="store_true",
                          help="also give the model each hairpin's minimum free energy per nucleotide, as an "
                               "extra input channel taken from the NPZ's mfe column; with --kmer-weight or --tree-weight "
@@ -107,7 +109,7 @@ def config_from_args(args: argparse.Namespace, energy: bool):
         regression_weight=args.kmer_weight, tree_weight=args.tree_weight, energy=energy,
         architecture=Architecture(lstm_units=args.lstm_units, attention_units=args.attention_units,
                                   dropout=args.dropout),
-        trees=BoostingConfig(trees=args.trees, depth=args.tree_depth))
+        trees=BoostingConfig(trees=args.trees or 200, depth=args.tree_depth or 4))
     try:
         config.check(ensemble=args.ensemble, folds=args.folds, fine_tuning=bool(args.init_model))
     except ValueError as error:
