@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 
 from . import common
@@ -53,8 +54,9 @@ def train_genome_model(args: argparse.Namespace):
     source = f"{args.encoded} with {args.labels}"
     fixed = {key: value for key, value in (("trees", args.trees), ("depth", args.tree_depth)) if value}
     config = GenomeTrainingConfig(folds=args.folds or 5, target_recall=args.target_recall,
-                                  seed=1 if args.seed is None else args.seed,
-                                  **({"tree_settings": (fixed,)} if fixed else {}))
+                                  seed=1 if args.seed is None else args.seed)
+    if fixed:
+        config = dataclasses.replace(config, tree_settings=(fixed,))
     data = read_genome_training_data(args.encoded, args.labels, args.groups, args.extra_positives)
     labels = data.labels
     logger.info("training on %d candidates: %d positive, %d background, %d left out", int((labels >= 0).sum()),
