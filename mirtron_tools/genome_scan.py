@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .encoding import EncodedSet
+from .encoding import DEFAULT_MAX_LENGTH, EncodedSet
 from .errors import InputError, OutputError
 from .introns import ScanParameters
 from .progress import ProgressFactory
@@ -135,7 +135,7 @@ def _fold(windows: Sequence, introns: Sequence, genome, parameters: ScanParamete
 
 
 def scan_genome(genome: str | os.PathLike, annotation: str | os.PathLike,
-                parameters: ScanParameters = ScanParameters(), *, max_length: int = 1000, region: str | None = None,
+                parameters: ScanParameters = ScanParameters(), *, max_length: int = DEFAULT_MAX_LENGTH, region: str | None = None,
                 chunk: tuple[int, int] | None = None, threads: int = 1,
                 progress: ProgressFactory | None = None) -> ScannedCandidates:
     """Candidate hairpins of every intron of ``annotation`` (GTF/GFF3) in ``genome`` (indexed FASTA), or of
@@ -179,7 +179,7 @@ def check_plan_folder(output: str | os.PathLike, count: int) -> Path:
 
 
 def plan_scan(genome: str | os.PathLike, annotation: str | os.PathLike, folder: str | os.PathLike, count: int,
-              parameters: ScanParameters = ScanParameters(), *, max_length: int = 1000,
+              parameters: ScanParameters = ScanParameters(), *, max_length: int = DEFAULT_MAX_LENGTH,
               region: str | None = None) -> list[int]:
     """Plan the scan as ``count`` pieces: ``count`` plans written together (all or none) to ``folder``
     (made if missing); returns the number of windows of each piece. Scan each with :func:`scan_plan`."""

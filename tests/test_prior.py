@@ -192,16 +192,11 @@ def test_train_records_prior_threshold_share_and_lengths(tmp_path, test_data):
 
 
 @pytest.mark.parametrize("name", ["human_mirtron", "premirna"])
-def test_bundled_prior_and_lengths_follow_from_the_build_scripts_data(shared_data, name):
+def test_bundled_prior_and_lengths_follow_from_the_recipes_data(shared_data, name):
     if name not in model_io.bundled_models():
         pytest.skip(f"{name} model not installed")
-    from pathlib import Path
+    from recipes import priors
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-    try:
-        import record_priors
-    finally:
-        sys.path.pop(0)
     manifest = model_io.read_manifest(model_io.resolve_model(name))
-    expected = record_priors.prior_fields(name, shared_data)
+    expected = priors.prior_fields(name, shared_data)
     assert {key: manifest[key] for key in expected} == expected
