@@ -36,9 +36,8 @@ import numpy as np
 from .boosting import BoostingConfig, TreeEnsemble, fit_trees, tree_logits
 from .encoding import CONTEXT_CHANNELS, ENCODING_FORMAT_VERSION, EncodedSet, context_values, model_inputs
 from .errors import InputError
-from .features import tree_feature_matrix
 from .metrics import average_precision, evaluate
-from .training import TrainedModel, metric_row
+from .trained_model import TrainedModel, metric_row
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +136,8 @@ def read_genome_training_data(encoded: str | os.PathLike, labels: str | os.PathL
 def candidate_features(encoded: EncodedSet, context: np.ndarray | None = None) -> np.ndarray:
     """``(n, f)`` tree features (k-mer, structure, free energy, stem-loop, splice sites) followed by the
     context columns (default: the scan's own, :func:`~mirtron_tools.encoding.context_values`)."""
+    from .features import tree_feature_matrix  # (its module holds Keras layers: TensorFlow loads here)
+
     if context is None:
         context = context_values(encoded)
     return np.concatenate([tree_feature_matrix(model_inputs(encoded, energy=True), structure=True), context],

@@ -135,8 +135,8 @@ def build(output: Path = OUTPUT, work: Path = WORK, threads: int = 2) -> dict:
     from mirtron_tools.genome_training import GenomeTrainingConfig, train_genome_model
     from mirtron_tools.io.model import save_model
 
+    load_tensorflow(threads=threads)  # before the features (their module holds Keras layers)
     data, n_introns, held = training_data(work, threads)
-    load_tensorflow(threads=threads)
     config = GenomeTrainingConfig(folds=FOLDS, target_recall=TARGET_RECALL, extra_weights=EXTRA_WEIGHTS, seed=SEED)
     trained = train_genome_model(data, config, description=DESCRIPTION)
     manifest = trained.manifest
