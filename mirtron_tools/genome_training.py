@@ -102,7 +102,7 @@ def scan_groups(encoded: EncodedSet, source: str) -> np.ndarray:
 def read_genome_training_data(encoded: str | os.PathLike, labels: str | os.PathLike,
                               groups: str | os.PathLike | None = None,
                               extra_positives: str | os.PathLike | None = None) -> GenomeTrainingData:
-    """A scan NPZ labelled by an ``id<TAB>label`` TSV (candidates without a row are left out, label -1),
+    """A scan NPZ labelled by an ``id<TAB>label`` TSV (candidates without a row, and decoys, are left out: -1),
     grouped by an ``id<TAB>group`` TSV (default: each candidate's host gene), and optional extra positive
     hairpins (an mt-encode NPZ)."""
     from .datasets import labels_for
@@ -116,6 +116,10 @@ def read_genome_training_data(encoded: str | os.PathLike, labels: str | os.PathL
     label_array[rows] = values
     if len(rows) < len(candidates):
         logger.warning("%s: %d candidate(s) have no label and are left out", encoded, len(candidates) - len(rows))
+    if "decoy" in candidates.annotations:  # shuffled copies (mt-encode --decoys) are not candidates
+        decoys = np.asarray(candidates.annotations["decoy"]) == 1
+        label_array[decoys] = -1
+        logger.info("%s: %d decoy row(s) left out", encoded, int(decoys.sum()))
     sources: dict = {"encoded": Path(encoded).name, "labels": Path(labels).name}
     if groups is None:
         group_array = scan_groups(candidates, str(encoded))
@@ -264,7 +268,10 @@ def train_genome_model(data: GenomeTrainingData, config: GenomeTrainingConfig = 
     for weight in weights:
         logits = out_of_fold(x, y, fold, extra_x, weight, BoostingConfig(**config.tree_settings[0]))
         search[str(weight)] = float(average_precision(y, logits))
-        logger.info("extra positives weight %s: out-of-fold AP %.4f", weight, search[str(weight)])
+        if len(extra_x):
+            logger.info("extra positives weight %s: out-of-fold AP %.4f", weight, search[str(weight)])
+        else:
+            logger.info("trees %s: out-of-fold AP %.4f", config.tree_settings[0], search[str(weight)])
         if best is None or search[str(weight)] > search[str(best[0])]:
             best = (weight, logits)
     assert best is not None
