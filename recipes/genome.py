@@ -38,11 +38,10 @@ from pathlib import Path
 import numpy as np
 
 from . import chr19_holdout, genome_data, human_data
+from .sources import MODELS, ROOT
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-OUTPUT = ROOT / "mirtron_tools" / "models" / "genome.keras"
-WORK = HERE / "out" / "genome"
+OUTPUT = MODELS / "genome.keras"
+WORK = ROOT / "recipes" / "out" / "genome"
 #: what a rebuild records in its manifest (the shipped model records the script that built it then)
 BUILT_BY = "recipes/genome.py"
 PREVIOUSLY_BUILT_BY = "bench/train_genome_model.py"

@@ -18,11 +18,10 @@ import tempfile
 from pathlib import Path
 
 from . import chr19_holdout, human_data
-from .sources import SHARED
+from .sources import MODELS, ROOT, SHARED
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-OUTPUT = ROOT / "mirtron_tools" / "models" / "human_mirtron.keras"
+OUTPUT = MODELS / "human_mirtron.keras"
 #: what a rebuild records in its manifest (the shipped model records the script that built it then)
 BUILT_BY = "recipes/human_mirtron.py"
 PREVIOUSLY_BUILT_BY = "bench/train_bundled_model.py"

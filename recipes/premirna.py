@@ -27,11 +27,10 @@ import tempfile
 from pathlib import Path
 
 from . import chr19_holdout, human_data, human_mirtron
-from .sources import SHARED
+from .sources import MODELS, ROOT, SHARED
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-OUTPUT = ROOT / "mirtron_tools" / "models" / "premirna.keras"
+OUTPUT = MODELS / "premirna.keras"
 #: what a rebuild records in its manifest (the shipped model records the script that built it then)
 BUILT_BY = "recipes/premirna.py"
 PREVIOUSLY_BUILT_BY = "bench/train_premirna_model.py"

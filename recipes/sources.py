@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: the project checkout, and the bundled models the recipes rebuild
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT / "mirtron_tools" / "models"
 #: the data folder (``MIRTRON_SHARED_DATA``, default: ``shared/data`` beside the project checkout)
 SHARED = Path(os.environ.get("MIRTRON_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
