@@ -1,4 +1,4 @@
-"""mt-train: fit the attention LSTM on labelled encoded hairpins; write a model with manifest."""
+"""mt-train: fit a model on labelled encoded hairpins (or genome-scan candidates); write it with its manifest."""
 from __future__ import annotations
 
 import argparse
@@ -19,7 +19,11 @@ Train the bidirectional LSTM with attention on encoded hairpins (mt-encode outpu
 Labels come from --positive/--negative NPZ files, or from one --encoded NPZ plus a --labels
 TSV (id<TAB>label; 1/0, true/false, mirtron/canonical, positive/negative). A stratified
 validation split drives early stopping and the decision threshold (the one with the best F1),
-and class weights balance the classes."""
+and class weights balance the classes.
+
+With --genome-scan: a genome-scan model (the recipe of the bundled genome model) from a scan NPZ
+of mt-encode --annotation, labelled by --labels: boosted trees on each candidate and its intron
+context, folds that keep a host gene whole, calibrated probabilities, a recall-based threshold."""
 
 EPILOG = """\
 outputs:
