@@ -101,8 +101,8 @@ def train_files(positive: Path, negative: Path, output: Path, folder: Path, thre
     """mt-train --positive POSITIVE --negative NEGATIVE -o OUTPUT with these TrainingConfig ``settings``, through
     the library (``init_model``: --init-model)."""
     from mirtron_tools.backend import load_tensorflow
-    from mirtron_tools.config import TrainingConfig, read_initial_model
-    from mirtron_tools.datasets import read_training_data
+    from mirtron_tools.config import TrainingConfig
+    from mirtron_tools.datasets import read_initial_model, read_training_data
 
     data = read_training_data([positive], [negative])
     initial = read_initial_model(init_model) if init_model else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from .boosting import BoostingConfig
 
@@ -100,16 +99,3 @@ class InitialModel:
     name: str
     path: Path
     manifest: dict
-
-
-def read_initial_model(name: str, energy: bool = False, extra_channels: Sequence[str] = ()) -> InitialModel:
-    """The model to fine-tune, its manifest checked against the training data's channels (the free-energy
-    channel when ``energy`` or when the model reads it, then ``extra_channels``) before TensorFlow loads."""
-    from .encoding import model_channels, uses_energy
-    from .io.model import read_manifest, resolve_model
-    from .manifest import check_initial_model
-
-    path = resolve_model(name)
-    manifest = read_manifest(path)
-    check_initial_model(name, manifest, model_channels(energy or uses_energy(manifest), list(extra_channels)))
-    return InitialModel(name, path, manifest)

@@ -1,17 +1,21 @@
-"""Labelled training data assembled from encoded sets (no TensorFlow): read from mt-encode NPZ files and
-label tables, checked, and handed to :func:`mirtron_tools.training.train`."""
+"""What training reads, free of TensorFlow: labelled hairpins assembled from mt-encode NPZ files and label
+tables, their coverage channels, and a model to fine-tune, checked and handed to
+:func:`mirtron_tools.training.train`."""
 from __future__ import annotations
 
 import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from .encoding import EncodedSet, concatenate
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from .config import InitialModel
 
 logger = logging.getLogger(__name__)
 
@@ -122,3 +126,17 @@ def join_coverage(data: TrainingData, paths: Sequence[str | os.PathLike]) -> Non
     data.coverage, data.extra_channels = coverage_manifest(coverage), list(MODEL_CHANNELS)
     data.sources["coverage"] = [Path(path).name for path in paths]
     logger.info("coverage joined for all %d hairpins (flank %d nt)", len(data.encoded), coverage.flank)
+
+
+def read_initial_model(name: str, energy: bool = False, extra_channels: Sequence[str] = ()) -> "InitialModel":
+    """The model to fine-tune, its manifest checked against the training data's channels (the free-energy
+    channel when ``energy`` or when the model reads it, then ``extra_channels``) before TensorFlow loads."""
+    from .config import InitialModel
+    from .encoding import model_channels, uses_energy
+    from .io.model import read_manifest, resolve_model
+    from .manifest import check_initial_model
+
+    path = resolve_model(name)
+    manifest = read_manifest(path)
+    check_initial_model(name, manifest, model_channels(energy or uses_energy(manifest), list(extra_channels)))
+    return InitialModel(name, path, manifest)

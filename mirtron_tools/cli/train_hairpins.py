@@ -122,8 +122,7 @@ def config_from_args(args: argparse.Namespace, energy: bool):
 
 def train_hairpin_model(args: argparse.Namespace):
     """Read and check the data, the options and a model to fine-tune before TensorFlow loads; train."""
-    from ..config import read_initial_model
-    from ..datasets import join_coverage, read_training_data
+    from ..datasets import join_coverage, read_initial_model, read_training_data
     from ..encoding import uses_energy
 
     config_from_args(args, args.energy)  # contradictions among the options fail before the data are read
