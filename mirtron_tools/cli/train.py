@@ -35,7 +35,8 @@ outputs:
 examples:
   mt-train --positive mirtrons.npz --negative canonical.npz -o my.keras \\
       --seed 1 --folds 5
-  mt-train --genome-scan --encoded scan.npz --labels labels.tsv -o my_genome.keras"""
+  mt-train --genome-scan --encoded scan.npz --labels labels.tsv \\
+      -o my_genome.keras"""
 
 
 def build_parser() -> argparse.ArgumentParser:
