@@ -7,15 +7,13 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 
+from .config import InitialModel
 from .encoding import EncodedSet, concatenate
 from .errors import InputError
-
-if TYPE_CHECKING:
-    from .config import InitialModel
 
 logger = logging.getLogger(__name__)
 
@@ -128,10 +126,9 @@ def join_coverage(data: TrainingData, paths: Sequence[str | os.PathLike]) -> Non
     logger.info("coverage joined for all %d hairpins (flank %d nt)", len(data.encoded), coverage.flank)
 
 
-def read_initial_model(name: str, energy: bool = False, extra_channels: Sequence[str] = ()) -> "InitialModel":
+def read_initial_model(name: str, energy: bool = False, extra_channels: Sequence[str] = ()) -> InitialModel:
     """The model to fine-tune, its manifest checked against the training data's channels (the free-energy
     channel when ``energy`` or when the model reads it, then ``extra_channels``) before TensorFlow loads."""
-    from .config import InitialModel
     from .encoding import model_channels, uses_energy
     from .io.model import read_manifest, resolve_model
     from .manifest import check_initial_model
