@@ -31,8 +31,9 @@ from .sources import MODELS, ROOT, SHARED
 
 HERE = Path(__file__).resolve().parent
 OUTPUT = MODELS / "premirna.keras"
-#: what a rebuild records in its manifest (the shipped model records the script that built it then)
-BUILT_BY = "recipes/premirna.py"
+#: what a rebuild records in its manifest, the command (a model built before the recipes left bench/ records
+#: the script that built it then)
+BUILT_BY = "python -m recipes premirna"
 PREVIOUSLY_BUILT_BY = "bench/train_premirna_model.py"
 
 SEED = 1

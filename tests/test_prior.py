@@ -57,6 +57,8 @@ def test_prior_shift_needs_a_recorded_prior():
         prior_shift({"threshold": 0.5}, 0.1, "old.keras")
     with pytest.raises(ModelError, match="rebuild it with python bench/x.py"):
         prior_shift({"threshold": 0.5, "built_by": "bench/x.py"}, 0.1, "old.keras")
+    with pytest.raises(ModelError, match="rebuild it with python -m recipes genome"):
+        prior_shift({"threshold": 0.5, "built_by": "python -m recipes genome"}, 0.1, "old.keras")
     shift = prior_shift({"prior": 0.5, "threshold_prior": 0.25}, 0.1, "m")
     assert (shift.model_prior, shift.threshold_prior, shift.prior) == (0.5, 0.25, 0.1)
     assert prior_shift({"prior": 0.01}, 0.1, "m").threshold_prior == 0.01

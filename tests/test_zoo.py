@@ -292,5 +292,5 @@ def test_recipes_exist_for_every_name():
         recipe = _build_script(name)
         manifest = model_io.read_manifest(model_io.resolve_model(name))
         assert manifest["built_by"] in (recipe.BUILT_BY, recipe.PREVIOUSLY_BUILT_BY), name
-        assert recipe.BUILT_BY == f"recipes/{name}.py" and callable(recipe.build)
+        assert recipe.BUILT_BY == f"python -m recipes {name}" and callable(recipe.build)
         assert recipe.OUTPUT.parts[-3:] == ("mirtron_tools", "models", f"{name}.keras"), f"recipes/{name}.py"
