@@ -39,10 +39,10 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE.parent), str(HERE)]  # the project root (recipes/) and bench/
 
-import human_data  # noqa: E402
-from train_bundled_model import ENERGY, REGRESSION_WEIGHT, TREE_WEIGHT  # noqa: E402  (the bundled model's settings)
+from recipes import human_data  # noqa: E402
+from recipes.human_mirtron import ENERGY, REGRESSION_WEIGHT, TREE_WEIGHT  # noqa: E402  (the bundled model's settings)
 
 KMERS = [["".join(p) for p in itertools.product("ACGU", repeat=k)] for k in (1, 2, 3)]
 DINUCLEOTIDES = KMERS[1]
@@ -236,7 +236,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    from mirtron_tools.cli.common import load_tensorflow
+    from mirtron_tools.backend import load_tensorflow
 
     load_tensorflow(threads=args.threads)
     results = {}

@@ -169,8 +169,8 @@ def rorbach_split() -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
 def auc_comparison(work: Path, seeds: int, epochs: int) -> dict:
     from simulate import ExpressionLevel, place_hairpins, simulate_reads, write_alignments
 
+    from mirtron_tools.backend import load_tensorflow
     from mirtron_tools.cli import coverage as coverage_cli
-    from mirtron_tools.cli.common import load_tensorflow
     from mirtron_tools.coverage import coverage_channels
     from mirtron_tools.encoding import model_inputs
     from mirtron_tools.io.coverage import read_coverage

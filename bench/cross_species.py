@@ -36,11 +36,12 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE.parent), str(HERE)]  # the project root (recipes/) and bench/
 
-import human_data  # noqa: E402
-import train_premirna_model as build  # noqa: E402
 from accuracy import baseline_scores, kmer_features  # noqa: E402
+
+from recipes import human_data  # noqa: E402
+from recipes import premirna as build  # noqa: E402
 
 OUT = HERE / "out"
 SEED = 1
@@ -95,21 +96,32 @@ def worm_canonical(shared: Path = human_data.SHARED) -> list[tuple[str, str]]:
             for header, sequence in human_data.read_fasta_pairs(shared / WORM_CANONICAL)]
 
 
-def train_lstm(folder: Path, train: list, threads: int, output: Path = HUMAN_MODEL) -> None:
-    from mirtron_tools.cli import train as train_command
+def train_files(positive: Path, negative: Path, output: Path, folder: Path, threads: int, description: str = "",
+                init_model: str | None = None, **settings) -> None:
+    """mt-train --positive POSITIVE --negative NEGATIVE -o OUTPUT with these TrainingConfig ``settings``, through
+    the library (``init_model``: --init-model)."""
+    from mirtron_tools.backend import load_tensorflow
+    from mirtron_tools.config import TrainingConfig
+    from mirtron_tools.datasets import read_initial_model, read_training_data
 
+    data = read_training_data([positive], [negative])
+    initial = read_initial_model(init_model) if init_model else None
+    config = TrainingConfig(**settings)
+    config.check(fine_tuning=initial is not None)
+    load_tensorflow(threads=threads)
+    from mirtron_tools.training import train, write_trained_model
+
+    write_trained_model(train(data, config, description=description, initial=initial), output, folder / "m.tsv",
+                        folder / "c.png")
+
+
+def train_lstm(folder: Path, train: list, threads: int, output: Path = HUMAN_MODEL) -> None:
     positive = build.encode_fasta(build.write_fasta(folder / "human_pos.fa", [(i, s) for i, s, y in train if y]),
                                   threads)
     negative = build.encode_fasta(build.write_fasta(folder / "human_neg.fa", [(i, s) for i, s, y in train if not y]),
                                   threads)
-    status = train_command.main(["--positive", str(positive), "--negative", str(negative), "-o", str(output),
-                                 "--seed", str(SEED), "--epochs", str(EPOCHS), "--patience", str(PATIENCE),
-                                 "--threads", str(threads), "-q", "--metrics", str(folder / "m.tsv"),
-                                 "--plots", str(folder / "c.png"),
-                                 "--description", "human mirtronDB precursors vs human canonical miRNAs (80%), "
-                                                  "bench/cross_species.py"])
-    if status:
-        raise SystemExit(f"mt-train failed ({status})")
+    train_files(positive, negative, output, folder, threads, "human mirtronDB precursors vs human canonical miRNAs "
+                "(80%), bench/cross_species.py", seed=SEED, epochs=EPOCHS, patience=PATIENCE)
 
 
 def lstm_scorer(model_path: Path, threads: int):
@@ -132,7 +144,7 @@ def main() -> None:
     parser.add_argument("--reuse-model", action="store_true",
                         help="score with an existing bench/out/cross_species_human.keras instead of training it")
     args = parser.parse_args()
-    from mirtron_tools.cli.common import load_tensorflow
+    from mirtron_tools.backend import load_tensorflow
     from mirtron_tools.metrics import evaluate, roc_auc
 
     load_tensorflow(threads=args.threads)

@@ -37,11 +37,12 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE.parent), str(HERE)]  # the project root (recipes/) and bench/
 
 import cross_species  # noqa: E402
-import train_premirna_model as build  # noqa: E402
 from accuracy import baseline_scores, kmer_features  # noqa: E402
+
+from recipes import premirna as build  # noqa: E402
 
 DROSOPHILA = ("d. melanogaster", "d. pseudoobscura", "d. simulans")
 TRAIN_SHARE = 0.4
@@ -81,13 +82,13 @@ def negatives_for(size: int) -> int:
     return int(round(NEGATIVES_PER_POSITIVE * size))
 
 
-TRAINED = (("scratch", []),
-           ("fine-tuned", ["--init-model", str(cross_species.HUMAN_MODEL), "--learning-rate", "5e-4"]))
+#: method -> (the model to start from, the settings beside the seed, epochs and patience)
+TRAINED = (("scratch", None, {}),
+           ("fine-tuned", str(cross_species.HUMAN_MODEL), {"learning_rate": 5e-4}))
 
 
 def train_and_score(train_p, train_n, test_sequences, labels, seed: int, threads: int) -> tuple[dict, dict]:
     """Metrics on the test set and epochs run of each :data:`TRAINED` method, trained on one small set."""
-    from mirtron_tools.cli import train
     from mirtron_tools.metrics import evaluate
 
     results, epochs = {}, {}
@@ -95,13 +96,10 @@ def train_and_score(train_p, train_n, test_sequences, labels, seed: int, threads
         folder = Path(folder)
         positive = build.encode_fasta(build.write_fasta(folder / "pos.fa", train_p), threads)
         negative = build.encode_fasta(build.write_fasta(folder / "neg.fa", train_n), threads)
-        common = ["--positive", str(positive), "--negative", str(negative), "--seed", str(seed),
-                  "--epochs", str(EPOCHS), "--patience", str(PATIENCE), "--threads", str(threads), "-q",
-                  "--metrics", str(folder / "m.tsv"), "--plots", str(folder / "c.png")]
-        for method, extra in TRAINED:
+        for method, init_model, settings in TRAINED:
             output = folder / "model.keras"
-            if train.main([*common, "-o", str(output), *extra]) != 0:
-                raise SystemExit(f"mt-train failed ({method})")
+            cross_species.train_files(positive, negative, output, folder, threads, init_model=init_model, seed=seed,
+                                      epochs=EPOCHS, patience=PATIENCE, **settings)
             score, threshold, manifest = cross_species.lstm_scorer(output, threads)
             results[method] = evaluate(labels, score(test_sequences), threshold)
             epochs[method] = manifest["training"]["epochs_run"]
@@ -131,7 +129,7 @@ def main() -> None:
     args = parser.parse_args()
     if not cross_species.HUMAN_MODEL.exists():
         raise SystemExit(f"{cross_species.HUMAN_MODEL} is missing: run bench/cross_species.py first")
-    from mirtron_tools.cli.common import load_tensorflow
+    from mirtron_tools.backend import load_tensorflow
     from mirtron_tools.metrics import evaluate
 
     load_tensorflow(threads=args.threads)

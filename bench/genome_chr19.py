@@ -33,10 +33,9 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE.parent), str(HERE)]  # the project root (recipes/) and bench/
 
-import chr19_holdout  # noqa: E402
-import human_data  # noqa: E402
+from recipes import chr19_holdout, human_data  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -92,20 +91,20 @@ def score(model_name: str, encoded, batch_size: int = 256) -> tuple[np.ndarray, 
 def baseline_scores(encoded, work: Path) -> tuple[np.ndarray, float]:
     """Structure + k-mer trees trained on the same background (no context, no extra positives):
     calibrated and thresholded by the same out-of-fold rules as the genome model."""
-    import train_genome_model as build
-
-    from mirtron_tools.boosting import tree_logits
+    from mirtron_tools.boosting import BoostingConfig, fit_trees, tree_logits
     from mirtron_tools.encoding import model_inputs
     from mirtron_tools.features import regression_feature_matrix
+    from mirtron_tools.genome_training import balanced_weights, group_folds, out_of_fold, platt, recall_threshold
+    from recipes import genome as build
 
-    background, labels, groups, _, _, _ = build.scan_background(HERE / "out" / "genome", 2)
+    background, labels, groups, _, _, _ = build.scan_background(build.WORK, 2)
     keep = labels >= 0
     x = regression_feature_matrix(model_inputs(background, energy=True), structure=True)[keep]
     y, group = labels[keep].astype(int), groups[keep]
-    logits = build.out_of_fold(x, y, build.group_folds(group, y, build.FOLDS), np.zeros((0, x.shape[1])), 0.0)
-    a, b = build.platt(logits, y)
-    threshold = build.recall_threshold(1 / (1 + np.exp(-(a * logits + b))), y, build.TARGET_RECALL)
-    trees = build.fit(x, y, build.balanced_weights(y, np.zeros(len(y), bool), 0.0))
+    logits = out_of_fold(x, y, group_folds(group, y, build.FOLDS), np.zeros((0, x.shape[1])), 0.0, BoostingConfig())
+    a, b = platt(logits, y)
+    threshold = recall_threshold(1 / (1 + np.exp(-(a * logits + b))), y, build.TARGET_RECALL)
+    trees = fit_trees(x, y, BoostingConfig(), sample_weights=balanced_weights(y, np.zeros(len(y), bool), 0.0))
     test = regression_feature_matrix(model_inputs(encoded, energy=True), structure=True)
     return 1 / (1 + np.exp(-(a * tree_logits(trees, test) + b))), threshold
 
@@ -151,7 +150,7 @@ def main() -> None:
     print(f"mt-predict (default model): {wall:.1f} s, peak RSS {rss:.0f} MB", flush=True)
     result["survey"] = survey.read_text()
 
-    from mirtron_tools.cli.common import load_tensorflow
+    from mirtron_tools.backend import load_tensorflow
     from mirtron_tools.io.encoded import read_encoded
 
     load_tensorflow()

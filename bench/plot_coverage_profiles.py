@@ -41,8 +41,10 @@ def main() -> None:
     import matplotlib.pyplot as plt
     import pysam
 
-    from mirtron_tools.cli import coverage, encode
+    from mirtron_tools.candidates import encode_candidates
+    from mirtron_tools.cli import coverage
     from mirtron_tools.io.coverage import read_coverage
+    from mirtron_tools.io.encoded import write_encoded
 
     names = dict(line.split("\t") for line in
                  (SHARED / "derived_splits" / "chr14_mirbase22_hairpins.names.tsv").read_text().splitlines())
@@ -61,7 +63,7 @@ def main() -> None:
             pysam.index(str(work / bam.name))
             bams.append(str(work / bam.name))
         (work / "loci.fa").write_text("".join(f">{header}\n{sequence}\n" for _, header, sequence, _ in loci))
-        assert encode.main([str(work / "loci.fa"), "-o", str(work / "loci.npz"), "-q"]) == 0
+        write_encoded(work / "loci.npz", encode_candidates(work / "loci.fa"))
         assert coverage.main([str(work / "loci.npz"), *bams, "-o", str(work / "loci.cov.npz"), "-q"]) == 0
         tracks = read_coverage(work / "loci.cov.npz")
 

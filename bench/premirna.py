@@ -6,10 +6,10 @@ AUPR (average precision), MCC, at each method's own threshold chosen on training
 
 deepMiRGene (Park et al., NIPS 2017), their protocol exactly: train on ``cv/{human,whole}/*_all.fa``,
 score ``test/{human,whole}/*_test.fa``. The ``whole`` model is the shipped ``premirna`` model, which
-bench/train_premirna_model.py trains with this very protocol; this script checks that the model's
+recipes/premirna.py (python -m recipes premirna) trains with this very protocol; this script checks that the model's
 recorded training inputs (sha256 of the labelled sequences) equal ``cv/whole/*_all.fa`` before
 using it, or trains it again with ``--retrain-whole``. The ``human`` model is trained here with the
-same mt-train settings (bench/train_premirna_model.py: 5 networks + the tree member, seed 1).
+same mt-train settings (recipes/premirna.py: 5 networks + the tree member, seed 1).
 "trees alone" is the tree member of the same model on its own, at its own out-of-fold threshold.
 Their numbers (``reproduce/results/test/*_test.rst``, last of 300 epochs) are printed beside
 ours; their logs have no MCC, so it is derived from their SE, SP and the test class counts.
@@ -46,11 +46,12 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE.parent), str(HERE)]  # the project root (recipes/) and bench/
 
-import human_data  # noqa: E402
-import train_premirna_model as build  # noqa: E402
 from accuracy import baseline_scores, fold_set, kmer_features, structured_features  # noqa: E402
+
+from recipes import human_data  # noqa: E402
+from recipes import premirna as build  # noqa: E402
 
 OUT = HERE / "out"
 METRICS = ("sensitivity", "specificity", "f1", "auc", "aupr", "mcc")
@@ -131,12 +132,10 @@ def markdown(name: str, result: dict) -> str:
 
 def lstm_train_and_score(folder: Path, positive_npz: Path, negative_npz: Path, test_npz: tuple[Path, Path],
                          output: Path, threads: int):
-    from mirtron_tools.cli import train
+    from mirtron_tools.training import write_trained_model
 
-    status = train.main([*build.train_arguments(positive_npz, negative_npz, output, threads),
-                         "--metrics", str(folder / "m.tsv"), "--plots", str(folder / "c.png"), "-q"])
-    if status:
-        raise SystemExit(f"mt-train failed ({status})")
+    write_trained_model(build.train_model(positive_npz, negative_npz, threads), output, folder / "m.tsv",
+                        folder / "c.png")
     labels, scores, sequences, manifest = build.score_part(output, *test_npz)
     return labels, scores, sequences, manifest
 
@@ -227,14 +226,10 @@ def dnnpremir_split(sets: dict, seed: int) -> dict:
 
 
 def dnnpremir(folder: Path, args, real_mirnas: set[str]) -> dict:
-    from mirtron_tools.cli import encode
+    from recipes.human_mirtron import encode_fasta
 
     def encode_records(name: str, records) -> Path:
-        fasta = build.write_fasta(folder / f"{name}.fa", records)
-        npz = fasta.with_suffix(".npz")
-        if encode.main([str(fasta), "-o", str(npz), "--threads", str(args.threads), "-q"]) != 0:
-            raise SystemExit(f"mt-encode failed on {fasta}")
-        return npz
+        return encode_fasta(build.write_fasta(folder / f"{name}.fa", records), args.threads)
 
     data = dnnpremir_split(dnnpremir_records(), args.seed)
     split = data["split"]
@@ -274,7 +269,7 @@ def main() -> None:
     parser.add_argument("--retrain-whole", action="store_true",
                         help="train the whole-set LSTM here instead of scoring the shipped premirna model")
     args = parser.parse_args()
-    from mirtron_tools.cli.common import load_tensorflow
+    from mirtron_tools.backend import load_tensorflow
 
     load_tensorflow(threads=args.threads)
     OUT.mkdir(exist_ok=True)

@@ -15,7 +15,7 @@ SE and SP the same way; their AUPR cannot be re-weighted.
 
 Methods (each trained on the split's training side only; no choice looks at a test set):
 * ``premirna`` (deepMiRGene whole test only): the bundled 5-network + trees model, which was
-  trained with exactly this protocol (bench/train_premirna_model.py);
+  trained with exactly this protocol (recipes/premirna.py);
 * ``trees``: the bundled models' boosted-tree member on its own (mt-train's features: k-mers,
   structure and free energy, stem-loop shape, splice-site pyrimidines; 200 trees of depth 4,
   classes weighted equally), threshold by best out-of-fold F1 (5 folds) -- the fast member, since
@@ -51,11 +51,12 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE.parent), str(HERE)]  # the project root (recipes/) and bench/
 
-import human_data  # noqa: E402
 import premirna  # noqa: E402
-import train_premirna_model as build  # noqa: E402
+
+from recipes import human_data  # noqa: E402
+from recipes import premirna as build  # noqa: E402
 
 OUT = HERE / "out"
 SHARES = {"natural": None, "1:10": 1 / 11, "1:100": 1 / 101}
@@ -329,7 +330,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    from mirtron_tools.cli.common import load_tensorflow
+    from mirtron_tools.backend import load_tensorflow
 
     load_tensorflow(threads=args.threads)
     OUT.mkdir(exist_ok=True)

@@ -2,7 +2,7 @@
 """Read-aware mirtron discovery on the held-out human chr19, with simulated small-RNA-seq reads.
 
 The chain of the README (mt-encode --decoys; mt-coverage; mt-predict --coverage) on chr19, with reads from
-bench/read_simulation.py (every parameter stated there) at three nominal depths (2, 8 and 32 M reads per
+recipes/read_simulation.py (every parameter stated there) at three nominal depths (2, 8 and 32 M reads per
 sample) and one, three and six samples. Truth: chr19's known mirtron loci
 (derived_splits/chr19_known_mirtrons.bed). Reported per depth and samples, for the sequence model alone
 (``genome``), the reads alone (the read part's log-likelihood ratio on a flat prior) and both
@@ -31,11 +31,10 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))  # the recipes (training data and the read simulation)
 
-import human_data  # noqa: E402
-import read_simulation as sim  # noqa: E402
-import read_training_data  # noqa: E402
+from recipes import human_data, read_training_data  # noqa: E402
+from recipes import read_simulation as sim  # noqa: E402
 
 DEPTHS = (2e6, 8e6, 32e6)
 SAMPLES = 6
@@ -148,8 +147,6 @@ def main() -> None:
     parser.add_argument("--scan", type=Path, default=HERE / "out" / "chr19.npz")
     parser.add_argument("--depths", type=float, nargs="+", default=DEPTHS)
     args = parser.parse_args()
-    import chr19_holdout
-
     from mirtron_tools.coordinates import regions_of
     from mirtron_tools.io.bam import ReadFilter, prepare_alignments
     from mirtron_tools.io.encoded import read_encoded
@@ -157,6 +154,7 @@ def main() -> None:
     from mirtron_tools.io.reads import collect_evidence
     from mirtron_tools.reads import EVIDENCE_INDEX, ReadModel, geometries, permutation_false_calls, permuted_scores
     from mirtron_tools.survey import PERMUTATIONS
+    from recipes import chr19_holdout
 
     args.work.mkdir(parents=True, exist_ok=True)
     encoded = read_encoded(args.scan)

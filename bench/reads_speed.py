@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
 
-import human_data  # noqa: E402
+from recipes import human_data  # noqa: E402
 
 DATA = human_data.SHARED / "intronIC" / "test_data"
 

@@ -66,22 +66,25 @@ def generate(folder: Path, introns: int, seed: int) -> tuple[Path, Path, int]:
 
 CHILD = """
 import resource, sys, time
-from mirtron_tools.cli import encode
+from mirtron_tools.genome_scan import scan_genome, write_scan
+genome, annotation, output, threads, chunk = sys.argv[1:]
 started = time.perf_counter()
-code = encode.main(sys.argv[1:])
+write_scan(output, scan_genome(genome, annotation, threads=int(threads),
+                               chunk=tuple(int(part) for part in chunk.split("/")) if chunk != "-" else None))
 wall = time.perf_counter() - started
-print(f"RESULT {code} {wall:.3f} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", flush=True)
+print(f"RESULT 0 {wall:.3f} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", flush=True)
 """
 
 
 def run_scan(genome: Path, annotation: Path, output: Path, threads: int, chunk: str | None) -> tuple[float, float]:
-    argv = ["--genome", str(genome), "--annotation", str(annotation), "-o", str(output), "--threads", str(threads),
-            "-q", *(["--chunk", chunk] if chunk else [])]
-    result = subprocess.run([sys.executable, "-c", CHILD, *argv], capture_output=True, text=True, check=True)
-    line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT"))
-    _, code, wall, rss = line.split()
-    if code != "0":
-        raise SystemExit(f"mt-encode failed: {result.stderr}")
+    """mt-encode --genome GENOME --annotation ANNOTATION [--chunk I/N] -o OUTPUT, through the library in a child
+    process of its own: (wall seconds, peak memory in MB)."""
+    argv = [str(genome), str(annotation), str(output), str(threads), chunk or "-"]
+    result = subprocess.run([sys.executable, "-c", CHILD, *argv], capture_output=True, text=True)
+    line = next((line for line in result.stdout.splitlines() if line.startswith("RESULT")), None)
+    if result.returncode or line is None:
+        raise SystemExit(f"the scan failed: {result.stderr}")
+    _, _, wall, rss = line.split()
     return float(wall), int(rss) / 1024  # ru_maxrss is in KiB on Linux
 
 

@@ -34,10 +34,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE.parent), str(HERE)]  # the project root (recipes/) and bench/
 
-import chr19_holdout  # noqa: E402
-import human_data  # noqa: E402
+from recipes import chr19_holdout, human_data  # noqa: E402
 
 BIN = Path(sys.executable).parent
 

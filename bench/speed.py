@@ -80,8 +80,8 @@ def genome_scale(npz: Path) -> None:
     """The genome-scale section (see the module docstring)."""
     import tensorflow as tf
 
+    from mirtron_tools.backend import load_tensorflow
     from mirtron_tools.batches import iterate_padded
-    from mirtron_tools.cli.common import load_tensorflow
     from mirtron_tools.encoding import model_inputs, uses_context, uses_energy
     from mirtron_tools.io.encoded import read_encoded
     from mirtron_tools.io.model import load_model, resolve_model
@@ -191,7 +191,7 @@ def main() -> None:
                                               check=True))
         print(f"mt-predict on one sequence (bundled model, incl. TensorFlow start-up): {single:.2f} s")
 
-    from mirtron_tools.cli.common import load_tensorflow
+    from mirtron_tools.backend import load_tensorflow
 
     load_tensorflow(threads=2)
     from mirtron_tools.io.model import load_model, resolve_model

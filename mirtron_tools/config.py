@@ -3,6 +3,7 @@ imports TensorFlow. :mod:`mirtron_tools.training` and :mod:`mirtron_tools.model`
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from .boosting import BoostingConfig
 
@@ -89,3 +90,12 @@ class TrainingConfig:
         if self.tree_weight:
             record["trees"] = self.trees.to_dict()
         return record
+
+
+@dataclass(frozen=True)
+class InitialModel:
+    """A model to fine-tune: the name the user gave (bundled name or file), its file and its manifest."""
+
+    name: str
+    path: Path
+    manifest: dict

@@ -86,6 +86,17 @@ def _number(text: str) -> int:
     return int(text.replace(",", ""))
 
 
+def parse_span(text: str, source: str = "--region") -> tuple[str, tuple[int, int] | None]:
+    """:func:`parse_interval`, or InputError naming ``source``: ``(contig, (start, end) or None)``."""
+    from .errors import InputError
+
+    parsed = parse_interval(text)
+    if parsed is None:
+        raise InputError(source, f"'{text}' is not CONTIG or CONTIG:START-END")
+    contig, start, end = parsed
+    return contig, None if start is None or end is None else (start, end)
+
+
 def region_for_sequence(header: str, sequence_length: int, source: str, line: int | None = None
                         ) -> tuple[Region, str] | None:
     """The region of a FASTA header that carries coordinates, and the convention found.

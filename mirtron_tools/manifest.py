@@ -10,7 +10,9 @@ the bundled models write it through :func:`build_manifest`.
 from __future__ import annotations
 
 import datetime
+import hashlib
 from pathlib import Path
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -60,7 +62,6 @@ def build_manifest(*, task: str, config, result, encoded, labels: np.ndarray, ar
     from .encoding import ENCODING_FORMAT_VERSION
     from .prediction import training_lengths
     from .prior import training_prior_record
-    from .training import data_sha256, software_versions
 
     initial_manifest = initial[2] if initial is not None else None
     inherited = initial_manifest.get("training", {}) if initial_manifest is not None else {}
@@ -99,3 +100,32 @@ def build_manifest(*, task: str, config, result, encoded, labels: np.ndarray, ar
                            for threshold in [metrics.best_f1_threshold(labels, scores)]},
         "versions": software_versions(),
     }
+
+
+def data_sha256(arrays: Sequence[np.ndarray], labels: np.ndarray) -> str:
+    """Fingerprint of the training inputs and labels (order-sensitive)."""
+    digest = hashlib.sha256()
+    for array, label in zip(arrays, labels):
+        digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
+        digest.update(bytes([int(label)]))
+    return digest.hexdigest()
+
+
+def sequences_sha256(sequences: Iterable[str]) -> str:
+    """Fingerprint of a training set's distinct sequences (order-free), recorded in manifests."""
+    digest = hashlib.sha256()
+    for sequence in sorted(set(sequences)):
+        digest.update(sequence.encode() + b"\n")
+    return digest.hexdigest()
+
+
+def software_versions() -> dict[str, str]:
+    """Versions that a model's behaviour depends on."""
+    import keras
+    import RNA
+    import tensorflow as tf
+
+    from . import __version__
+
+    return {"mirtron_tools": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
+            "viennarna": getattr(RNA, "__version__", "unknown"), "numpy": np.__version__}

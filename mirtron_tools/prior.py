@@ -93,8 +93,8 @@ def prior_shift(manifest: dict, prior: float, name: str) -> PriorShift:
     check_share(prior)
     model_prior = manifest.get("prior")
     if not isinstance(model_prior, (int, float)) or isinstance(model_prior, bool) or not 0.0 < model_prior < 1.0:
-        built_by = manifest.get("built_by")
-        how = (f"rebuild it with python {built_by}" if built_by
+        built_by = str(manifest.get("built_by") or "")  # a command ("python -m recipes NAME") or an old script
+        how = (f"rebuild it with {built_by if built_by.startswith('python') else f'python {built_by}'}" if built_by
                else "retrain it with mt-train, which records the prior from this version on")
         raise ModelError(f"{name}: model records no training prior (manifest 'prior'), so --prior cannot "
                          f"re-weight its probabilities; {how}")

@@ -1,7 +1,6 @@
 """Fitting, cross-validation and threshold choice for the attention LSTM."""
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence
@@ -11,9 +10,12 @@ import numpy as np
 from . import metrics
 from .batches import length_batches, pad
 from .boosting import fit_trees, tree_probability
-from .config import AUTO, AUTO_TREE_WEIGHTS, TrainingConfig  # noqa: F401  (TensorFlow-free; re-exported here)
+from .config import AUTO, AUTO_TREE_WEIGHTS, InitialModel, TrainingConfig  # noqa: F401  (TensorFlow-free; re-exported)
+from .datasets import TrainingData
+from .manifest import data_sha256, software_versions  # noqa: F401  (re-exported: the fingerprint mt-train records)
 from .model import build_model
 from .prediction import predict_arrays
+from .trained_model import METRICS_HEADER, TrainedModel, metric_row, write_trained_model  # noqa: F401  (re-exported)
 
 logger = logging.getLogger(__name__)
 
@@ -45,15 +47,6 @@ def set_seed(seed: int | None) -> None:
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-
-
-def data_sha256(arrays: Sequence[np.ndarray], labels: np.ndarray) -> str:
-    """Fingerprint of the training inputs and labels (order-sensitive)."""
-    digest = hashlib.sha256()
-    for array, label in zip(arrays, labels):
-        digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
-        digest.update(bytes([int(label)]))
-    return digest.hexdigest()
 
 
 def balanced_class_weights(labels: np.ndarray) -> tuple[float, float]:
@@ -346,13 +339,63 @@ def cross_validate(
     return results, out_of_fold
 
 
-def software_versions() -> dict[str, str]:
-    """Versions that a model's behaviour depends on."""
-    import keras
-    import RNA
-    import tensorflow as tf
+# --- the library entry point of mt-train (hairpin models) -----------------------------------------------
 
-    from . import __version__
+def train(data: TrainingData, config: TrainingConfig, *, task: str = "mirtron", ensemble: int = 1, folds: int = 0,
+          description: str = "", initial: InitialModel | None = None,
+          on_epoch: Callable[[str, int, dict], None] | None = None,
+          on_fold: Callable[[int, dict], None] | None = None,
+          on_member: Callable[[int, dict], None] | None = None) -> TrainedModel:
+    """Train a hairpin model as ``mt-train`` does: optional stratified ``folds``-fold cross-validation,
+    then one network (a ``validation_fraction`` split; fine-tuning ``initial`` when given) or an
+    ``ensemble`` of cross-validation members, and its manifest.
 
-    return {"mirtron_tools": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
-            "viennarna": getattr(RNA, "__version__", "unknown"), "numpy": np.__version__}
+    ``config.energy`` adds the free-energy channel; ``data.extra`` the extra channels. ``on_epoch(stage,
+    epoch, logs)`` is called after every epoch of every network (``stage`` names the run: cross-validation,
+    ensemble members or training), ``on_fold``/``on_member`` after each fold/member. Check ``config`` with
+    :meth:`TrainingConfig.check` first. TensorFlow is imported here.
+    """
+    from .encoding import model_channels, model_inputs
+    from .manifest import build_manifest
+
+    arrays = model_inputs(data.encoded, data.extra, energy=config.energy)
+    labels = np.asarray(data.labels, dtype=int)
+
+    def stage(name: str) -> Callable[[int, dict], None] | None:
+        return None if on_epoch is None else lambda epoch, logs: on_epoch(name, epoch, logs)
+
+    rows: list[list] = []
+    curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    pooled = None
+    if folds:
+        fold_results, out_of_fold = cross_validate(arrays, labels, config, folds, on_fold=on_fold,
+                                                   on_epoch=stage(f"cross-validation ({folds} folds)"))
+        rows.extend(metric_row("fold", result["fold"], int(result["n"]), f"{result['threshold']:.4f}", result)
+                    for result in fold_results)
+        pooled = metrics.evaluate(labels, out_of_fold, float(np.median([r["threshold"] for r in fold_results])))
+        rows.append(metric_row("cross_validation_pooled", "all", len(labels), "median", pooled))
+        curves[f"{folds}-fold CV"] = (labels, out_of_fold)
+    set_seed(config.seed)
+    if ensemble > 1:
+        result = fit_ensemble(arrays, labels, config, ensemble, on_member=on_member,
+                              on_epoch=stage(f"training {ensemble} ensemble members"))
+        held_out_name = f"out_of_fold ({ensemble} members)"
+    else:
+        initial_model = None
+        if initial is not None:
+            from .io.model import load_model
+
+            initial_model, _ = load_model(initial.path)
+            logger.info("fine-tuning %s (%s)", initial.name, initial.manifest.get("task"))
+        result = fit(arrays, labels, config, on_epoch=stage("training"), initial_model=initial_model)
+        held_out_name = "validation"
+    assert result.held_out_labels is not None and result.held_out_scores is not None
+    rows.append(metric_row(held_out_name.split()[0], "-", len(result.held_out_labels), f"{result.threshold:.4f}",
+                            result.validation_metrics))
+    curves[held_out_name] = (result.held_out_labels, result.held_out_scores)
+    manifest = build_manifest(
+        task=task, config=config, result=result, encoded=data.encoded, labels=labels, arrays=arrays,
+        sources=data.sources, channels=model_channels(config.energy, data.extra_channels), coverage=data.coverage,
+        ensemble=ensemble, seed=config.seed, description=description, held_out_name=held_out_name, pooled=pooled,
+        initial=(initial.name, initial.path, initial.manifest) if initial is not None else None)
+    return TrainedModel(result.model, manifest, rows, curves, held_out_name, result.epochs_run)

@@ -46,8 +46,32 @@ def write_fasta(path: Path, records) -> None:
             stream.write(f">{identifier}\n{sequence}\n")
 
 
+def encode(fasta: Path, output: Path, genome: Path | None = None) -> None:
+    """mt-encode FASTA|BED [--genome GENOME] -o OUTPUT, through the library."""
+    from mirtron_tools.candidates import encode_candidates
+    from mirtron_tools.io.encoded import write_encoded
+
+    write_encoded(output, encode_candidates(fasta, genome))
+
+
+def train_tiny(output: Path, work: Path, data, seed: int, epochs: int, units: int) -> None:
+    """mt-train ... --seed SEED --epochs EPOCHS --lstm-units UNITS --attention-units UNITS, through the library;
+    the metrics table and curves go to ``work``."""
+    from mirtron_tools.backend import load_tensorflow
+    from mirtron_tools.config import Architecture, TrainingConfig
+
+    load_tensorflow()
+    from mirtron_tools.training import train, write_trained_model
+
+    config = TrainingConfig(seed=seed, epochs=epochs, architecture=Architecture(lstm_units=units,
+                                                                                attention_units=units))
+    write_trained_model(train(data, config), output, work / f"{output.stem}.metrics.tsv",
+                        work / f"{output.stem}.curves.png", title=f"mt-train: {output.name}")
+
+
 def main() -> None:
-    from mirtron_tools.cli import encode, predict, train
+    from mirtron_tools.cli import predict
+    from mirtron_tools.datasets import read_training_data
 
     positives = hairpin_set(10, True, seed=11, prefix="syn_mirtron_")
     negatives = hairpin_set(10, False, seed=12, prefix="syn_canonical_")
@@ -59,15 +83,13 @@ def main() -> None:
     write_fasta(HERE / "train_positive.fa", hairpin_set(60, True, seed=21, prefix="train_mirtron_"))
     write_fasta(HERE / "train_negative.fa", hairpin_set(60, False, seed=22, prefix="train_canonical_"))
 
-    assert encode.main([str(HERE / "synthetic_hairpins.fa"), "-o", str(HERE / "synthetic_hairpins.npz"), "-q"]) == 0
+    make_synthetic_encoded()
     work = HERE / "_work"
     work.mkdir(exist_ok=True)
     for name in ("train_positive", "train_negative"):
-        assert encode.main([str(HERE / f"{name}.fa"), "-o", str(work / f"{name}.npz"), "-q"]) == 0
-    assert train.main(["--positive", str(work / "train_positive.npz"), "--negative", str(work / "train_negative.npz"),
-                       "-o", str(HERE / "tiny_model.keras"), "--metrics", str(work / "m.tsv"),
-                       "--plots", str(work / "c.png"), "--seed", "7", "--epochs", "25", "--lstm-units", "8",
-                       "--attention-units", "8", "-q"]) == 0
+        encode(HERE / f"{name}.fa", work / f"{name}.npz")
+    train_tiny(HERE / "tiny_model.keras", work, read_training_data([work / "train_positive.npz"],
+                                                                    [work / "train_negative.npz"]), 7, 25, 8)
     assert predict.main(["--model", str(HERE / "tiny_model.keras"), str(HERE / "synthetic_hairpins.fa"),
                          "-o", str(HERE / "tiny_predictions.tsv"), "-q"]) == 0
     make_attention_goldens(work)
@@ -78,6 +100,11 @@ def main() -> None:
     for path in work.iterdir():
         path.unlink()
     work.rmdir()
+
+
+def make_synthetic_encoded() -> None:
+    """synthetic_hairpins.npz/.tsv: mt-encode of synthetic_hairpins.fa (golden)."""
+    encode(HERE / "synthetic_hairpins.fa", HERE / "synthetic_hairpins.npz")
 
 
 def make_attention_goldens(work: Path) -> None:
@@ -95,7 +122,7 @@ def make_coverage_data() -> None:
     """Simulated genome, candidates, reads (BAM) and the mt-encode / mt-coverage goldens for them."""
     from simulate import ExpressionLevel, loci_bed_rows, place_hairpins, simulate_reads, write_alignments
 
-    from mirtron_tools.cli import coverage, encode
+    from mirtron_tools.cli import coverage
 
     hairpins = ([(identifier, sequence, True) for identifier, sequence
                  in hairpin_set(8, True, seed=31, prefix="sim_mirtron_")]
@@ -114,8 +141,7 @@ def make_coverage_data() -> None:
     reads = simulate_reads(genome, level, seed=43, background_reads=150)
     write_alignments(HERE / "sim_reads.bam", {name: len(sequence) for name, sequence in genome.contigs.items()},
                      reads)
-    assert encode.main([str(HERE / "sim_candidates.bed"), "--genome", str(HERE / "sim_genome.fa"),
-                        "-o", str(HERE / "sim_candidates.npz"), "-q"]) == 0
+    encode(HERE / "sim_candidates.bed", HERE / "sim_candidates.npz", genome=HERE / "sim_genome.fa")
     assert coverage.main([str(HERE / "sim_candidates.npz"), str(HERE / "sim_reads.bam"),
                           "-o", str(HERE / "sim_candidates.cov.npz"), "-q"]) == 0
 
@@ -126,7 +152,7 @@ def make_genome_scan_data() -> None:
     import pysam
     from simulate import gff3_lines, gtf_lines, simulate_gene_models
 
-    from mirtron_tools.cli import encode
+    from mirtron_tools.genome_scan import scan_genome, write_scan
 
     models = simulate_gene_models(51)
     with open(HERE / "scan_genome.fa", "w") as stream:
@@ -141,8 +167,7 @@ def make_genome_scan_data() -> None:
     with open(HERE / "scan_planted.bed", "w") as stream:
         stream.writelines(f"{locus.contig}\t{locus.start}\t{locus.end}\t{locus.identifier}|{locus.subtype}\t0\t"
                           f"{locus.strand}\n" for locus in models.planted)
-    assert encode.main(["--genome", str(HERE / "scan_genome.fa"), "--annotation", str(HERE / "scan_genes.gtf"),
-                        "-o", str(HERE / "scan_candidates.npz"), "-q"]) == 0
+    write_scan(HERE / "scan_candidates.npz", scan_genome(HERE / "scan_genome.fa", HERE / "scan_genes.gtf"))
 
 
 def make_scan_pieces() -> None:
@@ -150,31 +175,32 @@ def make_scan_pieces() -> None:
     import shutil
     import tempfile
 
-    from mirtron_tools.cli import encode, predict
+    from mirtron_tools.introns import ScanParameters
 
-    scan = ["--genome", str(HERE / "scan_genome.fa"), "--annotation", str(HERE / "scan_genes.gtf"), "--decoys", "-q"]
+    from mirtron_tools.cli import predict
+    from mirtron_tools.genome_scan import plan_scan, scan_genome, scan_plan, write_scan
+
+    genome, annotation, decoys = HERE / "scan_genome.fa", HERE / "scan_genes.gtf", ScanParameters(decoys=True)
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        assert encode.main([*scan, "--split", "3", "-o", str(work / "plans")]) == 0
+        plan_scan(genome, annotation, work / "plans", 3, decoys)
         shutil.copyfile(work / "plans" / "piece_1.plan.npz", HERE / "scan_piece_1.plan.npz")
         for index in (1, 2, 3):
-            assert encode.main(["--plan", str(work / "plans" / f"piece_{index}.plan.npz"), "--genome",
-                                str(HERE / "scan_genome.fa"), "-o", str(work / f"piece_{index}.npz"), "-q"]) == 0
+            write_scan(work / f"piece_{index}.npz", scan_plan(work / "plans" / f"piece_{index}.plan.npz", genome))
             assert predict.main([str(work / f"piece_{index}.npz"), "-o", str(HERE / f"scan_piece_{index}.scores.npz"),
                                  "-q"]) == 0
-        assert encode.main([*scan, "-o", str(work / "whole.npz")]) == 0
+        write_scan(work / "whole.npz", scan_genome(genome, annotation, decoys))
         assert predict.main([str(work / "whole.npz"), "-o", str(HERE / "scan_calls.bed"), "--survey",
                              str(HERE / "scan_survey.tsv"), "--known", str(HERE / "scan_planted.bed"), "-q"]) == 0
 
 
 def make_coverage_model(work: Path) -> None:
     """tiny_coverage_model.keras: a coverage-channel model small enough for Galaxy tool tests."""
-    from mirtron_tools.cli import train
+    from mirtron_tools.datasets import join_coverage, read_training_data
 
-    assert train.main(["--encoded", str(HERE / "sim_candidates.npz"), "--labels", str(HERE / "sim_labels.tsv"),
-                       "--coverage", str(HERE / "sim_candidates.cov.npz"), "-o", str(HERE / "tiny_coverage_model.keras"),
-                       "--metrics", str(work / "cm.tsv"), "--plots", str(work / "cc.png"), "--seed", "7",
-                       "--epochs", "5", "--lstm-units", "4", "--attention-units", "4", "-q"]) == 0
+    data = read_training_data(encoded=HERE / "sim_candidates.npz", labels=HERE / "sim_labels.tsv")
+    join_coverage(data, [HERE / "sim_candidates.cov.npz"])
+    train_tiny(HERE / "tiny_coverage_model.keras", work, data, 7, 5, 4)
 
 
 if __name__ == "__main__":

@@ -27,13 +27,14 @@ PACKAGE = ROOT / "mirtron_tools"
 
 #: Floors from the bottom up; a name ending in ".*" covers a package's modules (and the package itself).
 FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("foundation", ("mirtron_tools", "errors", "config", "boosting", "pool", "models")),
+    ("foundation", ("mirtron_tools", "errors", "config", "boosting", "pool", "models", "backend", "progress")),
     ("pure library", ("coordinates", "encoding", "scan.*", "coverage", "batches", "metrics", "prior", "survey",
-                      "pieces", "datasets", "scores", "inputs", "reads", "report")),
+                      "pieces", "scores", "inputs", "reads", "report")),
     ("Keras layers", ("features", "model", "ensemble")),
     ("io", ("io.*",)),
     ("entry points", ("training", "prediction", "scoring", "attribution", "manifest", "plots", "recipes.*",
-                      "calls", "listing", "selection", "predict_run")),
+                      "calls", "listing", "selection", "predict_run", "datasets", "candidates", "genome_scan",
+                      "genome_training", "trained_model")),
     ("cli", ("cli.*",)),
 )
 MAX_CLI_LINES = 200

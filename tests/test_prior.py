@@ -58,6 +58,8 @@ def test_prior_shift_needs_a_recorded_prior():
         prior_shift({"threshold": 0.5}, 0.1, "old.keras")
     with pytest.raises(ModelError, match="rebuild it with python bench/x.py"):
         prior_shift({"threshold": 0.5, "built_by": "bench/x.py"}, 0.1, "old.keras")
+    with pytest.raises(ModelError, match="rebuild it with python -m recipes genome"):
+        prior_shift({"threshold": 0.5, "built_by": "python -m recipes genome"}, 0.1, "old.keras")
     shift = prior_shift({"prior": 0.5, "threshold_prior": 0.25}, 0.1, "m")
     assert (shift.model_prior, shift.threshold_prior, shift.prior) == (0.5, 0.25, 0.1)
     assert prior_shift({"prior": 0.01}, 0.1, "m").threshold_prior == 0.01
@@ -194,16 +196,11 @@ def test_train_records_prior_threshold_share_and_lengths(tmp_path, test_data):
 
 # human_mirtron rebuilds a larger training set: over the per-test budget on 2 shared cores (.ci/run runs it)
 @pytest.mark.parametrize("name", [pytest.param("human_mirtron", marks=pytest.mark.slow), "premirna"])
-def test_bundled_prior_and_lengths_follow_from_the_build_scripts_data(shared_data, name):
+def test_bundled_prior_and_lengths_follow_from_the_recipes_data(shared_data, name):
     if name not in model_io.bundled_models():
         pytest.skip(f"{name} model not installed")
-    from pathlib import Path
+    from recipes import priors
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-    try:
-        import record_priors
-    finally:
-        sys.path.pop(0)
     manifest = model_io.read_manifest(model_io.resolve_model(name))
-    expected = record_priors.prior_fields(name, shared_data)
+    expected = priors.prior_fields(name, shared_data)
     assert {key: manifest[key] for key in expected} == expected

@@ -3,7 +3,6 @@ per model, the bundled genome model and the chr19 hold-out of every bundled mode
 import collections
 import gzip
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -230,23 +229,15 @@ def test_bundled_models_hold_out_chr19(name, shared_data):
     if name == "genome":
         assert held_out["introns_held_out"] == 891
         return
-    import importlib
-    import sys
+    from recipes import chr19_holdout as holdout
+    from recipes import human_data
+    from recipes import premirna as build
 
-    bench = str(Path(__file__).resolve().parent.parent / "bench")
-    sys.path.insert(0, bench)
-    try:
-        human_data = importlib.import_module("human_data")
-        holdout = importlib.import_module("chr19_holdout")
-        if name == "human_mirtron":
-            everything = set(human_data.human_mirtron_set(shared_data, hold_out_chr19=False).sequences)
-        else:
-            build = importlib.import_module("train_premirna_model")
-            everything = {sequence for records in build.deepmirgene_records("cv/whole", shared_data,
-                                                                            hold_out_chr19=False)
-                          for _, sequence in records}
-    finally:
-        sys.path.remove(bench)
+    if name == "human_mirtron":
+        everything = set(human_data.human_mirtron_set(shared_data, hold_out_chr19=False).sequences)
+    else:
+        everything = {sequence for records in build.deepmirgene_records("cv/whole", shared_data, hold_out_chr19=False)
+                      for _, sequence in records}
     dropped = set(held_out["dropped_sequences"])
     assert dropped <= everything and held_out["dropped"] == len(dropped) > 50
     kept = everything - dropped

@@ -9,10 +9,10 @@ import os
 import signal
 import sys
 import time
-import warnings
 from typing import Callable, Iterator, Sequence
 
 from .. import __version__
+from ..backend import load_tensorflow  # noqa: F401  (re-exported: the commands' one way to load TensorFlow)
 from ..errors import Interrupted, MirtronError
 
 logger = logging.getLogger("mirtron_tools")
@@ -145,40 +145,6 @@ def configure_logging(prog: str, quiet: bool, verbose: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
-
-
-@contextlib.contextmanager
-def _stderr_silenced(active: bool) -> Iterator[None]:
-    """Silence file descriptor 2 (C++ start-up messages of TensorFlow bypass Python logging)."""
-    if not active:
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def load_tensorflow(debug: bool = False, threads: int | None = None) -> None:
-    """Import TensorFlow and Keras without their start-up noise (unless --debug)."""
-    if not debug:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        warnings.filterwarnings("ignore", module="keras")
-    with _stderr_silenced(not debug):
-        import keras  # noqa: F401
-        import tensorflow as tf
-
-        if threads:
-            with contextlib.suppress(RuntimeError):  # already initialised: keep its setting
-                tf.config.threading.set_intra_op_parallelism_threads(threads)
-                tf.config.threading.set_inter_op_parallelism_threads(threads)
-    if not debug:
-        tf.get_logger().setLevel(logging.ERROR)
 
 
 #: Seconds between progress lines when standard error is not a terminal (a log file, a pipe, a scheduler).

@@ -71,10 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from ..encoding import encode_sequences
     from ..io.atomic import check_outputs, refuse_standard_output
-    from ..io.encoded import write_encoded
-    from ..io.fasta import HairpinStats
     from ..io.npz import table_path
 
     inputs = [args.input, args.genome, args.annotation, args.plan,
@@ -89,71 +86,20 @@ def execute(args: argparse.Namespace) -> int:
         from .encode_scan import execute_scan
 
         return execute_scan(args)
+    from ..candidates import encode_candidates
+    from ..io.encoded import write_encoded
+    from ..io.fasta import HairpinStats
+
     stats = HairpinStats()
-    records, regions = read_candidates(args, stats)
-    common.report_stats(args.input, stats)
-    if not records:
-        from ..errors import InputError
-
-        raise InputError(args.input, "no sequences left to encode")
-    progress = common.Progress("folding", len(records), args.quiet)
-    encoded = encode_sequences([record.identifier for record in records], [record.sequence for record in records],
-                               threads=args.threads, max_length=args.max_length, progress=progress)
-    progress.close()
-    if regions is not None:
-        from ..coordinates import region_annotations
-
-        encoded.annotations.update(region_annotations(regions))
+    try:
+        encoded = encode_candidates(args.input, args.genome, max_length=args.max_length, skip_long=args.skip_long,
+                                    threads=args.threads, stats=stats,
+                                    progress=lambda label, total: common.Progress(label, total, args.quiet))
+    finally:
+        common.report_stats(args.input, stats)
     write_encoded(args.output, encoded, args.table)
-    logger.info("wrote %d hairpins to %s and its table %s", len(encoded), args.output,
-                args.table or table_path(args.output))
+    logger.info("wrote %d hairpins to %s", len(encoded), args.output)
     return 0
-
-
-def read_candidates(args: argparse.Namespace, stats) -> tuple[list, list | None]:
-    """Records to encode and their genomic regions (None when the input has no coordinates).
-
-    BED6 input takes its sequences from --genome (minus strand reverse-complemented); FASTA
-    headers like chr1:100-160(+) or chr1:100-160:- carry coordinates, BED-style or 1-based
-    (decided by the sequence length)."""
-    from ..coordinates import region_for_sequence
-    from ..errors import InputError
-    from ..io.bed import iter_bed_hairpins, looks_like_bed
-    from ..io.fasta import iter_hairpins
-
-    if looks_like_bed(args.input):
-        if not args.genome:
-            raise InputError(args.input, "BED input needs --genome FASTA to read the candidates' sequences")
-        from ..io.genome import Genome
-
-        with Genome(args.genome) as genome:
-            pairs = list(iter_bed_hairpins(args.input, genome, args.max_length, args.skip_long, stats))
-        return [record for record, _ in pairs], [region for _, region in pairs]
-    records = list(iter_hairpins(args.input, args.max_length, args.skip_long, stats))
-    found = [region_for_sequence(record.identifier, len(record.sequence), args.input, record.line)
-             for record in records]
-    with_coordinates = sum(1 for item in found if item is not None)
-    if with_coordinates == 0:
-        return records, None
-    if with_coordinates < len(records):
-        missing = [record.identifier for record, item in zip(records, found) if item is None]
-        logger.warning("%s: %d of %d headers carry no coordinates (e.g. '%s'); coordinates are not kept",
-                       args.input, len(missing), len(records), missing[0])
-        return records, None
-    present = [item for item in found if item is not None]  # all of them, by the checks above
-    conventions = sorted({convention for _, convention in present})
-    logger.info("%s: coordinates read from the headers (%s)", args.input, "; ".join(conventions))
-    regions = [region for region, _ in present]
-    if args.genome:  # the headers' contigs take the genome's names (one rule: chr prefix, chrM/MT)
-        import dataclasses
-
-        from ..io.genome import Genome
-
-        with Genome(args.genome) as genome:
-            regions = [dataclasses.replace(region, contig=genome.resolve_contig(region.contig, args.input,
-                                                                               record.line))
-                       for region, record in zip(regions, records)]
-    return records, regions
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 """Add the training prior and length range to the manifests of the bundled hairpin models.
 
 ``human_mirtron`` and ``premirna`` were built before mt-train recorded them (it does from this
-version on, so a rebuild by bench/train_bundled_model.py or bench/train_premirna_model.py writes
+version on, so a rebuild by ``python -m recipes human_mirtron`` or ``python -m recipes premirna`` writes
 the same fields itself). Nothing is estimated here; each field follows from the build scripts'
 own training data and mt-train's recipe:
 
@@ -15,27 +14,24 @@ own training data and mt-train's recipe:
   (the same sequences; no folding needed).
 
 The genome model already records its prior (calibrated at the natural share of its candidates).
-tests/test_bundled_models.py checks these fields against the build scripts' data.
+tests/test_prior.py checks these fields against the recipes' data.
 
-Usage: python bench/record_priors.py
+Usage: python -m recipes priors
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-import human_data  # noqa: E402
-import train_premirna_model  # noqa: E402
+from . import human_data
+from . import premirna as premirna_recipe
+from .sources import SHARED
 
 
-def training_sequences(name: str, shared: Path = human_data.SHARED) -> tuple[list[str], list[str]]:
+def training_sequences(name: str, shared: Path = SHARED) -> tuple[list[str], list[str]]:
     """``(positives, negatives)``: the sequences a bundled model's build script trains on, without the
     sequences labelled both ways (which mt-train drops)."""
     if name == "premirna":
-        positives, negatives = train_premirna_model.deepmirgene_records("cv/whole", shared)
+        positives, negatives = premirna_recipe.deepmirgene_records("cv/whole", shared)
         positive, negative = [sequence for _, sequence in positives], [sequence for _, sequence in negatives]
     elif name == "human_mirtron":
         data = human_data.human_mirtron_set(shared)
@@ -48,7 +44,7 @@ def training_sequences(name: str, shared: Path = human_data.SHARED) -> tuple[lis
             [sequence for sequence in negative if sequence not in both])
 
 
-def prior_fields(name: str, shared: Path = human_data.SHARED) -> dict:
+def prior_fields(name: str, shared: Path = SHARED) -> dict:
     """The manifest fields mt-train records now, from the build script's training data."""
     from mirtron_tools.prediction import training_lengths
     from mirtron_tools.prior import training_prior_record
@@ -58,7 +54,8 @@ def prior_fields(name: str, shared: Path = human_data.SHARED) -> dict:
             "training_lengths": training_lengths([len(sequence) for sequence in positive + negative])}
 
 
-def main() -> None:
+def record() -> None:
+    """Write the fields into the bundled models' manifests (after checking the data are what they saw)."""
     from mirtron_tools.io.model import read_manifest, resolve_model, update_manifest
 
     for name in ("human_mirtron", "premirna"):
@@ -71,7 +68,3 @@ def main() -> None:
                              f"model was trained on ({data['n_positive']} + {data['n_negative']}): rebuild it")
         update_manifest(path, fields)
         print(name, fields)
-
-
-if __name__ == "__main__":
-    main()

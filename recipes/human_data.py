@@ -13,45 +13,15 @@ benchmark and the tests use the same data:
   (e.g. hsa-mir-6859-1..4: FALSE in miRBase_set, a mirtron in mirtronDB) is dropped from both.
 * Sequences longer than 200 nt are dropped (none are in these sets).
 * Human chromosome 19 is held out (``hold_out_chr19``, on by default): every hairpin that shares an exact
-  stretch of at least 45 nt with chr19 is dropped (bench/chr19_holdout.py states the rule).
+  stretch of at least 45 nt with chr19 is dropped (:mod:`mirtron_tools.recipes.chr19_holdout` states the rule).
 """
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-SHARED = Path(os.environ.get("MIRTRON_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
-
-FILES = {
-    "mirbase_set": "cnnMirtronPred/data/miRBase_set.csv",
-    "putative": "cnnMirtronPred/data/putative_mirtrons_set.csv",
-    "mirtrondb": "mirtronDB/Data/all_organisms_except_mouse.fasta",
-    "mirbase22": "dnnPreMiR/testData/hsa-pre-release22.fa",
-    "rorbach_split": "derived_splits/rorbach2018_split.csv",
-    "cnn_split": "derived_splits/cnnMirtronPred_split_seed2.csv",
-}
-
-
-def rna(sequence: str) -> str:
-    return sequence.strip().upper().replace("T", "U")
-
-
-def read_fasta_pairs(path: Path) -> list[tuple[str, str]]:
-    records, header, parts = [], None, []
-    for line in open(path):
-        line = line.strip()
-        if line.startswith(">"):
-            if header is not None:
-                records.append((header, "".join(parts)))
-            header, parts = line[1:].strip(), []
-        elif line:
-            parts.append(line)
-    if header is not None:
-        records.append((header, "".join(parts)))
-    return records
+from .sources import FILES, SHARED, read_fasta_pairs, rna  # noqa: F401  (re-exported: the benchmarks read them here)
 
 
 def mirtrondb_precursors(shared: Path = SHARED, organism: str | None = "h. sapiens") -> list[tuple[str, str, str]]:
@@ -92,7 +62,6 @@ def human_mirtron_set(shared: Path = SHARED, max_length: int = 200, hold_out_chr
         candidates.append((name, rna(sequence), label, "miRBase_set"))
     for name, sequence, _ in csv.reader(open(shared / FILES["putative"])):
         candidates.append((f"putative:{name}", rna(sequence), 1, "putative_mirtrons_set"))
-    mirtron_sequences = []
     for name, _, sequence in mirtrondb_precursors(shared):
         candidates.append((f"mirtronDB:{name}", sequence, 1, "mirtronDB"))
     mirtron_sequences = {sequence for _, sequence, label, _ in candidates if label == 1}
@@ -114,7 +83,7 @@ def human_mirtron_set(shared: Path = SHARED, max_length: int = 200, hold_out_chr
     conflicts = duplicates = too_long = 0
     held_out = set()
     if hold_out_chr19:
-        import chr19_holdout
+        from . import chr19_holdout
 
         distinct = sorted(labels_by_sequence)
         held_out = {sequence for sequence, dropped in zip(distinct, chr19_holdout.held_out_mask(distinct, shared))

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Rebuild the bundled pre-miRNA model (``premirna``) from ../shared/data alone, with a fixed seed.
 
 Data: deepMiRGene's cross-species ("whole") benchmark, the training part of their own protocol:
@@ -15,23 +14,27 @@ stem-loop shape and splice-site pyrimidine features (mt-train --task premirna --
 --tree-weight auto --energy --seed 1 --epochs 30 --patience 6, through mt-encode --max-length 400:
 the trees' share is the one of 0.1-0.9 with the best out-of-fold AUC); the threshold and
 the manifest's metrics come from out-of-fold scores of the training data. The file stays well
-under 5 MB; the build takes about 20-25 minutes on 2 CPU cores.
+under 5 MB; the build takes about 20-25 minutes on 2 CPU cores. It goes through the same library calls
+as mt-encode and mt-train (mirtron_tools.candidates, mirtron_tools.training.train).
 
-Usage: python bench/train_premirna_model.py [--output mirtron_tools/models/premirna.keras] [--threads 2]
-Writes also bench/premirna_model.metrics.tsv and docs/premirna.curves.png.
+Usage: python -m recipes premirna [--output mirtron_tools/models/premirna.keras] [--threads 2]
+Writes also recipes/premirna.metrics.tsv and docs/premirna.curves.png.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
-import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from . import chr19_holdout, human_data, human_mirtron
+from .sources import MODELS, ROOT, SHARED
 
-import human_data  # noqa: E402
+HERE = Path(__file__).resolve().parent
+OUTPUT = MODELS / "premirna.keras"
+#: what a rebuild records in its manifest, the command (a model built before the recipes left bench/ records
+#: the script that built it then)
+BUILT_BY = "python -m recipes premirna"
+PREVIOUSLY_BUILT_BY = "bench/train_premirna_model.py"
 
 SEED = 1
 EPOCHS = 30
@@ -45,18 +48,19 @@ TREE_WEIGHT = "auto"
 ENERGY = True
 MAX_LENGTH = 400
 DATASET = "deepMiRGene/reproduce/dataset"
-DESCRIPTION = ("pre-miRNAs of many species vs pseudo-hairpins: deepMiRGene cross-species training set "
-               "(cv/whole/whole_{pos,neg}_all.fa; test/whole held out; GRCh38 chr19 held out); "
-               "built by bench/train_premirna_model.py")
+#: what the training data are; the manifest's description adds "; built by" the recipe
+DATA_DESCRIPTION = ("pre-miRNAs of many species vs pseudo-hairpins: deepMiRGene cross-species training set "
+                    "(cv/whole/whole_{pos,neg}_all.fa; test/whole held out; GRCh38 chr19 held out)")
+DESCRIPTION = f"{DATA_DESCRIPTION}; built by {BUILT_BY}"
 
 
-def deepmirgene_records(part: str, shared: Path = human_data.SHARED, hold_out_chr19: bool | None = None
+def deepmirgene_records(part: str, shared: Path = SHARED, hold_out_chr19: bool | None = None
                         ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """``(positives, negatives)`` as ``(id, RNA sequence)`` for ``cv/human``, ``cv/whole``,
     ``test/human`` or ``test/whole`` (the cv parts are the ``*_all.fa`` files).
 
     The training (cv) parts drop every record that the chr19 hold-out rule holds out
-    (bench/chr19_holdout.py); ``hold_out_chr19`` overrides that (default: on for cv, off for test)."""
+    (recipes/chr19_holdout.py); ``hold_out_chr19`` overrides that (default: on for cv, off for test)."""
     kind, name = part.split("/")
     folder = shared / DATASET / kind / name
     records = []
@@ -65,15 +69,13 @@ def deepmirgene_records(part: str, shared: Path = human_data.SHARED, hold_out_ch
         records.append([(f"{name}_{label}_{header.split()[0]}", human_data.rna(sequence))
                         for header, sequence in human_data.read_fasta_pairs(path)])
     if hold_out_chr19 if hold_out_chr19 is not None else kind == "cv":
-        import chr19_holdout
-
         for index, part_records in enumerate(records):
             dropped = chr19_holdout.held_out_mask([sequence for _, sequence in part_records], shared)
             records[index] = [record for record, drop in zip(part_records, dropped) if not drop]
     return records[0], records[1]
 
 
-def held_out_records(part: str, shared: Path = human_data.SHARED) -> list[str]:
+def held_out_records(part: str, shared: Path = SHARED) -> list[str]:
     """Sequences of a deepMiRGene part that the chr19 hold-out drops."""
     kept = {sequence for records in deepmirgene_records(part, shared) for _, sequence in records}
     every = {sequence for records in deepmirgene_records(part, shared, hold_out_chr19=False) for _, sequence in records}
@@ -96,16 +98,11 @@ def write_fasta(path: Path, records: list[tuple[str, str]]) -> Path:
 
 
 def encode_fasta(fasta: Path, threads: int) -> Path:
-    from mirtron_tools.cli import encode
-
-    npz = fasta.with_suffix(".npz")
-    if encode.main([str(fasta), "-o", str(npz), "--threads", str(threads), "--max-length", str(MAX_LENGTH),
-                    "-q"]) != 0:
-        raise SystemExit(f"mt-encode failed on {fasta}")
-    return npz
+    """mt-encode --max-length 400 FASTA -o FASTA.npz, through the library."""
+    return human_mirtron.encode_fasta(fasta, threads, MAX_LENGTH)
 
 
-def encode_part(folder: Path, part: str, threads: int, shared: Path = human_data.SHARED
+def encode_part(folder: Path, part: str, threads: int, shared: Path = SHARED
                 ) -> tuple[Path, Path, str]:
     """Encode one deepMiRGene part: positive NPZ, negative NPZ, inputs sha256."""
     positives, negatives = deepmirgene_records(part, shared)
@@ -115,13 +112,28 @@ def encode_part(folder: Path, part: str, threads: int, shared: Path = human_data
             inputs_sha256(positives, negatives))
 
 
-def train_arguments(positive: Path, negative: Path, output: Path, threads: int) -> list[str]:
-    """The mt-train command line of the bundled model (also used by bench/premirna.py)."""
-    return ["--positive", str(positive), "--negative", str(negative), "-o", str(output), "--task", "premirna",
-            "--seed", str(SEED), "--epochs", str(EPOCHS), "--patience", str(PATIENCE), "--threads", str(threads),
-            "--ensemble", str(MEMBERS), "--kmer-weight", str(REGRESSION_WEIGHT),
-            "--tree-weight", str(TREE_WEIGHT),
-            *(["--energy"] if ENERGY else [])]
+def training_config(seed: int = SEED, **changes):
+    """The bundled model's settings (mt-train --task premirna --seed 1 --epochs 30 --patience 6 --ensemble 5
+    --kmer-weight 0 --tree-weight auto --energy); ``changes`` override them (also used by bench/premirna.py)."""
+    from mirtron_tools.config import TrainingConfig
+
+    settings = {"seed": seed, "epochs": EPOCHS, "patience": PATIENCE, "regression_weight": REGRESSION_WEIGHT,
+                "tree_weight": TREE_WEIGHT, "energy": ENERGY, **changes}
+    return TrainingConfig(**settings)
+
+
+def train_model(positive: Path, negative: Path, threads: int, description: str = "", **changes):
+    """The bundled model's training run on encoded positive/negative NPZ files (a TrainedModel, not written)."""
+    from mirtron_tools.backend import load_tensorflow
+    from mirtron_tools.datasets import read_training_data
+
+    data = read_training_data([positive], [negative])
+    config = training_config(**changes)
+    config.check(ensemble=MEMBERS)
+    load_tensorflow(threads=threads)
+    from mirtron_tools.training import train
+
+    return train(data, config, task="premirna", ensemble=MEMBERS, description=description)
 
 
 def score_part(model_path: Path, positive_npz: Path, negative_npz: Path, batch_size: int = 128,
@@ -157,39 +169,27 @@ def benchmark_record(labels, scores, sequences, threshold: float, train_sequence
             "novel_only": evaluate(labels[novel], scores[novel], threshold)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output", type=Path, default=HERE.parent / "mirtron_tools" / "models" / "premirna.keras")
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-    from mirtron_tools.cli import train
-    from mirtron_tools.io.model import read_manifest, update_manifest
+def build(output: Path = OUTPUT, threads: int = 2, metrics: Path = HERE / "premirna.metrics.tsv",
+          plots: Path = ROOT / "docs" / "premirna.curves.png") -> dict:
+    """Encode, train, score the held-out deepMiRGene test set and write the model; returns its manifest."""
+    from mirtron_tools.io.model import update_manifest
+    from mirtron_tools.training import write_trained_model
 
     with tempfile.TemporaryDirectory() as folder:
-        positive, negative, sha = encode_part(Path(folder), "cv/whole", args.threads)
-        test_positive, test_negative, _ = encode_part(Path(folder), "test/whole", args.threads)
-        status = train.main([*train_arguments(positive, negative, args.output, args.threads),
-                             "--metrics", str(HERE / "premirna_model.metrics.tsv"),
-                             "--plots", str(HERE.parent / "docs" / "premirna.curves.png"),
-                             "--description", DESCRIPTION])
-        if status:
-            raise SystemExit(status)
-        labels, scores, sequences, manifest = score_part(args.output, test_positive, test_negative)
+        positive, negative, sha = encode_part(Path(folder), "cv/whole", threads)
+        test_positive, test_negative, _ = encode_part(Path(folder), "test/whole", threads)
+        trained = train_model(positive, negative, threads, DESCRIPTION)
+        kept = [sequence for records in deepmirgene_records("cv/whole") for _, sequence in records]
+        trained.manifest["training_data"] = {
+            **trained.manifest["training_data"], "inputs_sha256": sha,
+            "held_out": chr19_holdout.holdout_record(kept, held_out_records("cv/whole")),
+            "files": [f"{DATASET}/cv/whole/whole_pos_all.fa", f"{DATASET}/cv/whole/whole_neg_all.fa"]}
+        trained.manifest["built_by"] = BUILT_BY
+        write_trained_model(trained, output, metrics, plots, title=f"mt-train: {Path(output).name}")
+        labels, scores, sequences, manifest = score_part(output, test_positive, test_negative)
         train_sequences = {sequence for _, sequence in sum(deepmirgene_records("cv/whole"), [])}
         benchmark = benchmark_record(labels, scores, sequences, float(manifest["threshold"]), train_sequences)
-    import chr19_holdout
-
-    kept = [sequence for records in deepmirgene_records("cv/whole") for _, sequence in records]
-    training_data = {**read_manifest(args.output)["training_data"], "inputs_sha256": sha,
-                     "held_out": chr19_holdout.holdout_record(kept, held_out_records("cv/whole")),
-                     "files": [f"{DATASET}/cv/whole/whole_pos_all.fa", f"{DATASET}/cv/whole/whole_neg_all.fa"]}
-    update_manifest(args.output, {
-        "training_data": training_data, "built_by": "bench/train_premirna_model.py",
-        "benchmark": {"deepMiRGene whole test (test/whole/*_test.fa)": benchmark}})
+    manifest = update_manifest(output, {"benchmark": {"deepMiRGene whole test (test/whole/*_test.fa)": benchmark}})
     print("test/whole:", {key: round(value, 3) for key, value in benchmark["all"].items()}, flush=True)
     print("test/whole novel only:", {key: round(value, 3) for key, value in benchmark["novel_only"].items()})
-    print(f"{args.output}: {args.output.stat().st_size / 1e6:.2f} MB")
-
-
-if __name__ == "__main__":
-    main()
+    return manifest

@@ -20,13 +20,16 @@ one diagonal. Shorter hairpins (41-44 nt, a handful of miRBase ones) are searche
 from __future__ import annotations
 
 import gzip
-import hashlib
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
+
+from mirtron_tools.manifest import sequences_sha256  # noqa: F401  (re-exported: the recipes' fingerprint of a set)
+
+from .sources import SHARED
 
 CHR19 = "intronIC/test_data/Homo_sapiens.Chr19.Ensembl_91.fa.gz"
 CHR19_GFF3 = "intronIC/test_data/Homo_sapiens.Chr19.Ensembl_91.gff3.gz"
@@ -45,7 +48,7 @@ for _index, _letter in enumerate("ACGT"):
 _CODE[ord("U")] = _CODE[ord("u")] = 3
 
 
-def chr19_sequence(shared: Path) -> str:
+def chr19_sequence(shared: Path = SHARED) -> str:
     """chr19 as one upper-case DNA string (the FASTA ships as plain gzip)."""
     with gzip.open(shared / CHR19, "rt") as stream:
         return "".join(line.strip() for line in stream if not line.startswith(">")).upper()
@@ -74,7 +77,7 @@ def _reverse_complement(sequence: str) -> str:
 class Chr19Index:
     """Exact-match queries against chr19, both strands."""
 
-    def __init__(self, shared: Path):
+    def __init__(self, shared: Path = SHARED):
         self.sequence = chr19_sequence(shared)
         values = _kmers(_codes(self.sequence))
         self.order = np.argsort(values, kind="stable")
@@ -112,11 +115,11 @@ class Chr19Index:
 
 
 @lru_cache(maxsize=1)
-def chr19_index(shared: Path) -> Chr19Index:
+def chr19_index(shared: Path = SHARED) -> Chr19Index:
     return Chr19Index(shared)
 
 
-def held_out_mask(sequences: Sequence[str], shared: Path) -> np.ndarray:
+def held_out_mask(sequences: Sequence[str], shared: Path = SHARED) -> np.ndarray:
     """True for every sequence that the chr19 rule holds out (distinct sequences are checked once)."""
     index = chr19_index(shared)
     verdicts: dict[str, bool] = {}
@@ -126,7 +129,7 @@ def held_out_mask(sequences: Sequence[str], shared: Path) -> np.ndarray:
     return np.array([verdicts[sequence] for sequence in sequences], dtype=bool)
 
 
-def chr19_genes(shared: Path) -> set[str]:
+def chr19_genes(shared: Path = SHARED) -> set[str]:
     """ENSG ids of the genes in the chr19 gene models."""
     genes = set()
     with gzip.open(shared / CHR19_GFF3, "rt") as stream:
@@ -135,14 +138,6 @@ def chr19_genes(shared: Path) -> set[str]:
                 continue
             genes.update(re.findall(r"gene:(ENSG\d+)", line))
     return genes
-
-
-def sequences_sha256(sequences: Iterable[str]) -> str:
-    """Fingerprint of a training set's distinct sequences (order-free), recorded in manifests."""
-    digest = hashlib.sha256()
-    for sequence in sorted(set(sequences)):
-        digest.update(sequence.encode() + b"\n")
-    return digest.hexdigest()
 
 
 def holdout_record(kept: Sequence[str], dropped: Sequence[str]) -> dict:

@@ -6,7 +6,7 @@ tests use the same data.
 * **Introns** (background): ``intronIC/u2_reference_human.introns.iic.gz``, the 20,155 rows with an
   ENSG id (5 columns: id, score, 50 nt 5' exon, intron, 50 nt 3' exon). The 10,000 7-column rows are
   intronIC's synthetic "hard negatives", not annotated introns: skipped. Introns of genes with a chr19
-  gene model are held out (bench/chr19_holdout.py).
+  gene model are held out (recipes/chr19_holdout.py).
 * **A small genome** of those introns: one contig per intron, ``5' exon + intron + 3' exon``, plus-strand
   in transcript orientation, with a GTF of one two-exon transcript per contig. An intron longer than
   ``2 * KEEP + GAP`` nt keeps its first and last ``KEEP`` (300) nt joined by ``GAP`` (20) N: the scan
@@ -21,7 +21,7 @@ tests use the same data.
 * **Extra positives** (``extra_positives``): the known human mirtron hairpins of the hairpin model's
   training set (chr19 held out) that no background intron hosts, folded alone, as miRBase writes them.
   They add variety that the ~90 intron-cut positives lack; whether they help is decided out of fold on
-  the intron-cut candidates (bench/train_genome_model.py).
+  the intron-cut candidates (recipes/genome.py).
 """
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
-import chr19_holdout
-import human_data
 import numpy as np
+
+from . import chr19_holdout, human_data
 
 IIC = "intronIC/u2_reference_human.introns.iic.gz"
 KEEP = 300
@@ -55,7 +55,8 @@ class IntronRecord:
 def background_introns(shared: Path = human_data.SHARED) -> tuple[list[IntronRecord], int]:
     """The intronIC introns outside chr19 genes, as contigs; and how many chr19-gene introns were held out."""
     held_genes = chr19_holdout.chr19_genes(shared)
-    records, held = [], 0
+    records: list[IntronRecord] = []
+    held = 0
     with gzip.open(shared / IIC, "rt") as stream:
         for line in stream:
             if line.startswith("#"):

@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 """Build the bundled read-aware models (``genome_reads``, ``human_mirtron_reads``), deterministically.
 
-Data: bench/read_training_data.py (real human introns outside chr19 genes, the known mirtrons and
+Data: recipes/read_training_data.py (real human introns outside chr19 genes, the known mirtrons and
 canonical miRBase hairpins they host, scanned with the scan's defaults) with reads from
-bench/read_simulation.py at a nominal 8 M reads per sample, three samples (seed 11). Nothing of chr19 is
+recipes/read_simulation.py at a nominal 8 M reads per sample, three samples (seed 11). Nothing of chr19 is
 read: the chr19 benchmark (bench/reads_chr19.py) is the test.
 
 Model: the read part is a logistic regression on the bounded read-signature features
@@ -19,24 +18,25 @@ equal costs for a calibrated posterior), not chosen on any data.
   (known mirtrons vs canonical miRBase hairpins of those introns), judged without an annotation (the
   hairpin's own ends stand for the splice sites), as mt-predict judges FASTA/BED hairpins.
 
-Usage: python bench/train_read_models.py [--work bench/out/reads_training] [--models mirtron_tools/models]
+Usage: python -m recipes reads [--work recipes/out/reads] (about 2 min on 2 cores once the training introns
+are scanned; the scan of 3,100 introns takes a few minutes the first time)
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
+import logging
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from . import read_simulation as sim
+from . import read_training_data
+from .sources import MODELS, ROOT
 
-import read_simulation as sim  # noqa: E402
-import read_training_data  # noqa: E402
+logger = logging.getLogger("recipes.reads")
+WORK = ROOT / "recipes" / "out" / "reads"
 
 DEPTH, SAMPLES, SEED = 8e6, 3, 11
 THRESHOLD = 0.5
@@ -77,8 +77,8 @@ def hairpins_in(records, mirtrons, canonical, rng) -> list[sim.Hairpin]:
     return result
 
 
-def simulated_reads(work: Path):
-    records, mirtrons, canonical, encoded, gtf = read_training_data.training_genome(work)
+def simulated_reads(work: Path, threads: int = 2):
+    records, mirtrons, canonical, encoded, gtf = read_training_data.training_genome(work, threads)
     rng = np.random.default_rng(SEED)
     hairpins = hairpins_in(records, mirtrons, canonical, rng)
     transcripts = sim.transcripts_of(str(gtf))
@@ -102,17 +102,17 @@ def simulated_reads(work: Path):
     return encoded, hairpins, bams, work / "training.npz"
 
 
-def scan_evidence(encoded, bams, source):
+def scan_evidence(encoded, bams, source, threads: int = 2):
     from mirtron_tools.coordinates import regions_of
     from mirtron_tools.io.bam import ReadFilter, prepare_alignments
     from mirtron_tools.io.reads import collect_evidence
 
     regions = regions_of(encoded, str(source))
     inputs = prepare_alignments(bams, (region.contig for region in regions), {})
-    return collect_evidence(encoded, regions, inputs, ReadFilter(), 20, str(source), threads=2)
+    return collect_evidence(encoded, regions, inputs, ReadFilter(), 20, str(source), threads=threads)
 
 
-def hairpin_evidence(hairpins, bams):
+def hairpin_evidence(hairpins, bams, threads: int = 2):
     """Evidence of the known hairpins themselves, judged without an annotation."""
     from mirtron_tools.coordinates import Region
     from mirtron_tools.io.bam import ReadFilter, prepare_alignments
@@ -122,7 +122,7 @@ def hairpin_evidence(hairpins, bams):
     regions = [Region(h.contig, h.start, h.end, h.strand) for h in hairpins]
     inputs = prepare_alignments(bams, (region.contig for region in regions), {})
     geometry = [Geometry(h.length, h.structure) for h in hairpins]
-    _, values = collect_reads(regions, geometry, inputs, ReadFilter(), threads=2)
+    _, values = collect_reads(regions, geometry, inputs, ReadFilter(), threads=threads)
     return values
 
 
@@ -163,47 +163,42 @@ def save(base: str, output: Path, model, extra: dict) -> None:
         "reads": model.to_manifest(), "threshold": THRESHOLD, "base_model": base,
         "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "description": (manifest.get("description") or base) + "; plus small-RNA-seq read signatures "
-                       "(bench/train_read_models.py)",
-        "built_by": "bench/train_read_models.py", **extra})
+                       "(python -m recipes reads)",
+        "built_by": "python -m recipes reads", **extra})
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--work", type=Path, default=HERE / "out" / "reads_training")
-    parser.add_argument("--models", type=Path, default=HERE.parent / "mirtron_tools" / "models")
-    args = parser.parse_args()
+def build(output: Path = MODELS / "genome_reads.keras", work: Path = WORK, threads: int = 2) -> dict:
+    """Simulate, collect, fit and write both read-aware models (``output``: the genome one; the hairpin one
+    beside it); returns the genome one's manifest."""
+    from mirtron_tools.io.model import read_manifest
     from mirtron_tools.metrics import average_precision
     from mirtron_tools.reads import fit_read_model, model_features
 
-    encoded, hairpins, bams, source = simulated_reads(args.work)
-    evidence = scan_evidence(encoded, bams, source)
+    encoded, hairpins, bams, source = simulated_reads(work, threads)
+    evidence = scan_evidence(encoded, bams, source, threads)
     labels = overlaps_mirtron(encoded, hairpins)
     genome_part = fit_read_model(evidence.values, labels)
     contigs = np.asarray(encoded.annotations["contig"]).astype(str)
-    print(f"genome_reads out of fold (5 folds by intron): AP {out_of_fold_ap(evidence.values, labels, contigs):.3f}",
-          flush=True)
     with_reads = model_features(evidence.values)[:, 0] > 0
     score = genome_part.log_ratio(evidence.values)
     record = {"candidates": int(len(labels)), "with_reads": int(with_reads.sum()),
               "positives_with_reads": int(labels[with_reads].sum()),
-              "in_sample_ap_with_reads": float(average_precision(labels[with_reads], score[with_reads]))}
-    print("genome_reads:", json.dumps(record), json.dumps(genome_part.to_manifest()["weights"]), flush=True)
-    training = {"read_training": {"simulation": "bench/read_simulation.py", "depth": DEPTH, "samples": SAMPLES,
-                                  "seed": SEED, "introns": "bench/read_training_data.py", **record}}
-    save("genome", args.models / "genome_reads.keras", genome_part, training)
+              "in_sample_ap_with_reads": float(average_precision(labels[with_reads], score[with_reads])),
+              "out_of_fold_ap_with_reads": out_of_fold_ap(evidence.values, labels, contigs)}
+    logger.info("genome_reads: %s; weights %s", json.dumps(record), json.dumps(genome_part.to_manifest()["weights"]))
+    training = {"read_training": {"simulation": "recipes/read_simulation.py", "depth": DEPTH, "samples": SAMPLES,
+                                  "seed": SEED, "introns": "recipes/read_training_data.py", **record}}
+    save("genome", output, genome_part, training)
 
-    values = hairpin_evidence(hairpins, bams)
+    values = hairpin_evidence(hairpins, bams, threads)
     hairpin_labels = np.array([hairpin.kind == "mirtron" for hairpin in hairpins], dtype=int)
     hairpin_part = fit_read_model(values, hairpin_labels)
     keep = model_features(values)[:, 0] > 0
-    record = {"hairpins": len(hairpins), "with_reads": int(keep.sum()),
-              "mirtrons_with_reads": int(hairpin_labels[keep].sum()),
-              "in_sample_ap_with_reads": float(average_precision(hairpin_labels[keep],
-                                                                 hairpin_part.log_ratio(values)[keep]))}
-    print("human_mirtron_reads:", json.dumps(record), json.dumps(hairpin_part.to_manifest()["weights"]), flush=True)
-    save("human_mirtron", args.models / "human_mirtron_reads.keras", hairpin_part,
-         {"read_training": {**training["read_training"], **record}})
-
-
-if __name__ == "__main__":
-    main()
+    hairpin_record = {"hairpins": len(hairpins), "with_reads": int(keep.sum()),
+                      "mirtrons_with_reads": int(hairpin_labels[keep].sum()),
+                      "in_sample_ap_with_reads": float(average_precision(hairpin_labels[keep],
+                                                                         hairpin_part.log_ratio(values)[keep]))}
+    logger.info("human_mirtron_reads: %s", json.dumps(hairpin_record))
+    save("human_mirtron", output.parent / "human_mirtron_reads.keras", hairpin_part,
+         {"read_training": {**training["read_training"], **hairpin_record}})
+    return read_manifest(output)

@@ -1,23 +1,18 @@
 """Training data of the read-aware models: real human introns outside chr19, with simulated reads.
 
-A subset of the genome model's intron genome (bench/genome_data.py; chr19 genes held out): every intron
+A subset of the genome model's intron genome (recipes/genome_data.py; chr19 genes held out): every intron
 that hosts a known human mirtron or a canonical miRBase hairpin, and ``BACKGROUND`` others drawn at random
-(seed 1). mt-encode scans it with the scan's defaults; bench/read_simulation.py gives it reads.
+(seed 1). The library's genome scan (mirtron_tools.genome_scan) scans it with the scan's defaults;
+recipes/read_simulation.py gives it reads.
 """
 from __future__ import annotations
 
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-import genome_data  # noqa: E402
-import human_data  # noqa: E402
+from . import genome_data, human_data
 
 BACKGROUND = 3000
 
@@ -84,11 +79,9 @@ def training_genome(work: Path, threads: int = 2):
         cached.write_bytes(pickle.dumps((records, mirtrons, canonical)))
     npz = work / "training.npz"
     if not npz.exists():
+        from mirtron_tools.genome_scan import scan_genome, write_scan
+        from mirtron_tools.scan.parameters import ScanParameters
+
         fasta, gtf = genome_data.write_genome(records, work)
-        subprocess.run([sys.executable, "-m", "mirtron_tools.cli.encode", "--genome", str(fasta), "--annotation",
-                        str(gtf), "-o", str(npz), "--threads", str(threads), "-q"], check=True)
+        write_scan(npz, scan_genome(fasta, gtf, ScanParameters(), threads=threads))
     return records, mirtrons, canonical, read_encoded(npz), work / "introns.gtf"
-
-
-if __name__ == "__main__":
-    training_genome(HERE / "out" / "reads_training")
