@@ -37,6 +37,9 @@ from .sources import MODELS, ROOT
 
 logger = logging.getLogger("recipes.reads")
 WORK = ROOT / "recipes" / "out" / "reads"
+OUTPUT = MODELS / "genome_reads.keras"
+BUILT_BY = "python -m recipes reads"
+PREVIOUSLY_BUILT_BY = "bench/train_read_models.py"
 
 DEPTH, SAMPLES, SEED = 8e6, 3, 11
 THRESHOLD = 0.5
@@ -164,10 +167,10 @@ def save(base: str, output: Path, model, extra: dict) -> None:
         "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "description": (manifest.get("description") or base) + "; plus small-RNA-seq read signatures "
                        "(python -m recipes reads)",
-        "built_by": "python -m recipes reads", **extra})
+        "built_by": BUILT_BY, **extra})
 
 
-def build(output: Path = MODELS / "genome_reads.keras", work: Path = WORK, threads: int = 2) -> dict:
+def build(output: Path = OUTPUT, work: Path = WORK, threads: int = 2) -> dict:
     """Simulate, collect, fit and write both read-aware models (``output``: the genome one; the hairpin one
     beside it); returns the genome one's manifest."""
     from mirtron_tools.io.model import read_manifest
