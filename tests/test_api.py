@@ -57,3 +57,30 @@ def test_train_gives_the_model_that_mt_train_writes(test_data, tmp_path):
     weights = [model.get_weights() for model, _ in (load_model(tmp_path / "library.keras"),
                                                     load_model(tmp_path / "command.keras"))]
     assert all(np.array_equal(a, b) for a, b in zip(*weights))
+
+
+def test_reads_and_read_aware_scoring_without_argv(test_data, tmp_path, capsys):
+    """A scan, its reads and their read-aware scoring through the library (mirtron_tools.genome_scan,
+    read_collection, predict_run) write what mt-encode, mt-coverage and mt-predict write."""
+    from conftest import planted_bam
+
+    from mirtron_tools.cli import coverage as coverage_command
+    from mirtron_tools.cli import predict as predict_command
+    from mirtron_tools.io.reads import read_evidence
+    from mirtron_tools.predict_run import PredictRequest, predict
+    from mirtron_tools.read_collection import CollectRequest, collect
+    from mirtron_tools.scan.parameters import ScanParameters
+
+    scan = tmp_path / "scan.npz"
+    write_scan(scan, scan_genome(test_data / "scan_genome.fa", test_data / "scan_genes.gff3",
+                                 ScanParameters(decoys=True)))
+    bam = str(planted_bam(tmp_path / "sample1.bam", test_data))
+    evidence = collect(CollectRequest(str(scan), [bam], str(tmp_path / "reads.npz"), str(tmp_path / "reads.tsv")))
+    assert evidence.samples == ["sample1"] and evidence.values.sum() > 0
+    predict(PredictRequest([str(scan)], str(tmp_path / "calls.tsv"), coverage=[str(tmp_path / "reads.npz")],
+                           survey=str(tmp_path / "survey.tsv")))
+    assert coverage_command.main([str(scan), bam, "-o", str(tmp_path / "command.npz"), "-q"]) == 0
+    assert np.array_equal(read_evidence(tmp_path / "command.npz").values, evidence.values)
+    assert predict_command.main([str(scan), "--coverage", str(tmp_path / "command.npz"), "-o",
+                                 str(tmp_path / "command.tsv"), "-q"]) == 0
+    assert (tmp_path / "command.tsv").read_text() == (tmp_path / "calls.tsv").read_text()

@@ -34,7 +34,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("io", ("io.*",)),
     ("entry points", ("training", "prediction", "scoring", "attribution", "manifest", "plots", "recipes.*",
                       "calls", "listing", "selection", "predict_run", "datasets", "candidates", "genome_scan",
-                      "genome_training", "trained_model")),
+                      "genome_training", "trained_model", "read_collection")),
     ("cli", ("cli.*",)),
 )
 MAX_CLI_LINES = 200

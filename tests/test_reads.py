@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import write
+from conftest import planted_bam, write
 
 from mirtron_tools.cli import coverage as coverage_cli
 from mirtron_tools.cli import encode, predict
@@ -101,46 +101,12 @@ def test_read_model_keeps_the_prior_without_reads_and_fits_a_likelihood_ratio():
     assert permuted.min() <= real
 
 
-def _planted_bam(path, test_data, extra_contig: str | None = None):
-    """A BAM on the test genome: mirtron products at the planted hairpins' splice-site ends, and debris."""
-    import pysam
-
-    lengths = {line.split("\t")[0]: int(line.split("\t")[1])
-               for line in (test_data / "scan_genome.fa.fai").read_text().splitlines()}
-    if extra_contig:
-        lengths = {extra_contig: 1000}
-    rows = []
-    for line in (test_data / "scan_planted.bed").read_text().splitlines():
-        contig, start, end, name, _, strand = line.split("\t")
-        start, end = int(start), int(end)
-        five = (start, start + 22) if strand == "+" else (end - 22, end)
-        three = (end - 22, end) if strand == "+" else (start, start + 22)
-        rows += [(contig, *five, strand)] * 6 + [(contig, *three, strand)] * 3
-    rows += [("gm1", 2000, 2030, "+")] * 4
-    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": n, "LN": n_} for n, n_ in lengths.items()]}
-    unsorted = path.with_suffix(".unsorted.bam")
-    with pysam.AlignmentFile(str(unsorted), "wb", header=header) as output:
-        for number, (contig, start, end, strand) in enumerate(rows):
-            segment = pysam.AlignedSegment(output.header)
-            segment.query_name, segment.flag = f"r{number}", 16 if strand == "-" else 0
-            segment.reference_id = list(lengths).index(extra_contig or contig)
-            segment.reference_start, segment.mapping_quality = start % 900 if extra_contig else start, 30
-            segment.cigartuples = [(0, end - start)]
-            segment.query_sequence = "A" * (end - start)
-            segment.query_qualities = pysam.qualitystring_to_array("I" * (end - start))
-            output.write(segment)
-    pysam.sort("-o", str(path), str(unsorted))
-    pysam.index(str(path))
-    unsorted.unlink()
-    return path
-
-
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
     from conftest import TEST_DATA
 
     folder = tmp_path_factory.mktemp("planted")
-    bam = _planted_bam(folder / "sample1.bam", TEST_DATA)
+    bam = planted_bam(folder / "sample1.bam", TEST_DATA)
     scan, reads_npz = folder / "scan.npz", folder / "reads.npz"
     assert encode.main(["--genome", str(TEST_DATA / "scan_genome.fa"), "--annotation",
                         str(TEST_DATA / "scan_genes.gff3"), "--decoys", "-o", str(scan), "-q"]) == 0
@@ -219,7 +185,7 @@ def test_bad_read_inputs(planted, test_data, tmp_path, capsys):
     assert coverage_cli.main([scan, str(bam), str(twin), "-o", str(out), "-q"]) == 1
     assert "same alignment file" in capsys.readouterr().err and not out.exists()
     # a BAM of another assembly: no contig of the scan
-    other = _planted_bam(tmp_path / "other.bam", test_data, extra_contig="chrZ")
+    other = planted_bam(tmp_path / "other.bam", test_data, extra_contig="chrZ")
     assert coverage_cli.main([scan, str(other), "-o", str(out), "-q"]) == 1
     assert "no contig" in capsys.readouterr().err and not out.exists()
     # the reads of another scan given to mt-predict

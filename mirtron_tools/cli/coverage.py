@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 from typing import Sequence
 
 from . import common
@@ -72,17 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def execute(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from ..coordinates import regions_of
-    from ..coverage import CoverageSet, summary_row
-    from ..errors import InputError
-    from ..io.atomic import atomic_outputs, check_outputs
-    from ..io.bam import ReadFilter, check_regions_in_contigs, collect_coverage, prepare_alignments, read_contig_aliases
-    from ..io.coverage import write_coverage, write_summary
-    from ..io.encoded import read_encoded
+    from ..io.atomic import check_outputs
+    from ..io.bam import read_contig_aliases
     from ..io.npz import refuse_sidecar_outputs, table_path
-    from ..io.reads import check_distinct_alignments, collect_evidence
+    from ..read_collection import CollectRequest, collect
 
     table = args.table or table_path(args.output)
     check_outputs({"-o": args.output, "--table": table},
@@ -91,50 +83,11 @@ def execute(args: argparse.Namespace) -> int:
                    *(value for value in args.contig_alias if "=" not in value)],
                   files_only={"-o": "an NPZ"})
     refuse_sidecar_outputs({"-o": args.output, "--table": table}, [args.encoded])
-    if args.min_read_length > args.max_read_length:
-        raise InputError("mt-coverage", f"--min-read-length {args.min_read_length} is above "
-                         f"--max-read-length {args.max_read_length}")
-    check_distinct_alignments(args.alignments)
-    encoded = read_encoded(args.encoded)
-    regions = regions_of(encoded, args.encoded)
-    aliases = read_contig_aliases(args.contig_alias)
-    inputs = prepare_alignments(args.alignments, (region.contig for region in regions), aliases,
-                                args.allow_missing_contigs, args.genome)
-    check_regions_in_contigs(regions, encoded.ids, args.encoded, inputs)
-    for note in inputs.notes:
-        logger.warning(note)
-    read_filter = ReadFilter(args.min_mapq, args.min_read_length, args.max_read_length, args.keep_duplicates,
-                             args.keep_secondary, args.keep_supplementary)
-    logger.info("%d candidates, %d alignment file(s), %d mapped reads in all", len(encoded), len(args.alignments),
-                inputs.library_size)
-    progress = common.Progress("counting reads", len(encoded), args.quiet)
-    results = collect_coverage(regions, encoded.structures, inputs, args.flank, read_filter, args.threads, progress)
-    progress.close()
-    progress = common.Progress("read signatures", len(encoded), args.quiet)
-    evidence = collect_evidence(encoded, regions, inputs, read_filter, args.flank, args.encoded, args.threads,
-                                progress)
-    progress.close()
-
-    settings = {**read_filter.to_dict(), "alignments": [str(path) for path in args.alignments],
-                "contig_aliases": aliases, "flank": args.flank}
-    coverage = CoverageSet(ids=list(encoded.ids), lengths=encoded.lengths, flank=args.flank,
-                           counts=[tracks for tracks, _ in results],
-                           library_sizes=np.full(len(encoded), inputs.library_size), settings=settings)
-    coordinates = {f"annotation_{key}": encoded.annotations[key] for key in ("contig", "start", "end", "strand")}
-    with atomic_outputs() as group:  # both outputs, or neither
-        write_coverage(args.output, coverage, {**coordinates, **evidence.to_arrays()}, group)
-        write_summary(table, (summary_row(identifier, region, summary)
-                              for identifier, region, (_, summary) in zip(encoded.ids, regions, results)),
-                      comments=[f"mt-coverage of {Path(args.encoded).name}: {len(args.alignments)} alignment "
-                                f"file(s), {inputs.library_size} mapped reads, flank {args.flank} nt, reads "
-                                f"{args.min_read_length}-{args.max_read_length} nt, MAPQ >= {args.min_mapq}"],
-                      group=group)
-    with_reads = sum(1 for _, summary in results if summary.total_reads)
-    if not with_reads:
-        logger.warning("no reads on any candidate's hairpin in %s: the read columns are all zero (same assembly "
-                       "and strand? a small-RNA library?)", ", ".join(args.alignments))
-    logger.info("wrote %s and %s: %d of %d candidates have reads on the hairpin (%s)", args.output, table, with_reads,
-                len(encoded), evidence.describe())
+    collect(CollectRequest(args.encoded, list(args.alignments), args.output, str(table), args.flank, args.min_mapq,
+                           args.min_read_length, args.max_read_length, args.keep_duplicates, args.keep_secondary,
+                           args.keep_supplementary, read_contig_aliases(args.contig_alias),
+                           args.allow_missing_contigs, args.genome, args.threads),
+            lambda label, total: common.Progress(label, total, args.quiet))
     return 0
 
 
