@@ -1,0 +1,142 @@
+"""A Keras functional graph (the ``config.json`` of a ``.keras`` file) evaluated in numpy.
+
+The graph is walked in its saved order; each layer's inbound nodes name the tensors they read
+(``keras_history``: layer, node, output) and the keyword arguments (``mask``) they were called with. The
+variables of a layer are found where Keras' saving code puts them: under ``layers/<class in snake_case>``
+(``dense``, ``dense_1``, ... in the order of the layers), nested models under their own ``layers/``.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from .layers import BUILDERS, Unsupported, bidirectional_lstm
+
+Tensors = dict[tuple[str, int, int], Any]
+
+
+def snake_case(name: str) -> str:
+    """Keras' ``naming.to_snake_case``: ``BoostedTrees`` -> ``boosted_trees``, ``Conv1D`` -> ``conv1d``."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _unique(name: str, used: dict[str, int]) -> str:
+    if name in used:
+        used[name] += 1
+        return f"{name}_{used[name]}"
+    used[name] = 0
+    return name
+
+
+def _variables(weights: dict[str, np.ndarray], group: str) -> list[np.ndarray]:
+    """The arrays ``group/vars/0``, ``group/vars/1``, ... in order."""
+    found: dict[int, np.ndarray] = {}
+    prefix = f"{group}/vars/"
+    for key, value in weights.items():
+        if key.startswith(prefix) and key[len(prefix):].isdigit():
+            found[int(key[len(prefix):])] = value
+    if sorted(found) != list(range(len(found))):
+        raise Unsupported(f"weights of {group} are not numbered 0..n")
+    return [found[index] for index in range(len(found))]
+
+
+def _history(value: Any, tensors: Tensors) -> Any:
+    """Call arguments with every saved tensor reference replaced by its array."""
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        return tensors[tuple(value["config"]["keras_history"])]  # type: ignore[index]
+    if isinstance(value, list):
+        return [_history(item, tensors) for item in value]
+    if isinstance(value, dict):
+        return {key: _history(item, tensors) for key, item in value.items()}
+    return value
+
+
+def _references(value: Any) -> list[list]:
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        return [value["config"]["keras_history"]]
+    if isinstance(value, list):
+        return [reference for item in value for reference in _references(item)]
+    if isinstance(value, dict):
+        return [reference for item in value.values() for reference in _references(item)]
+    return []
+
+
+def _tensor_list(record: Any) -> list[tuple[str, int, int]]:
+    """``input_layers`` / ``output_layers``: one ``[name, node, index]`` or a list of them."""
+    if record and isinstance(record[0], str):
+        return [tuple(record)]  # type: ignore[list-item]
+    return [tuple(item) for item in record]
+
+
+class Graph:
+    """One functional model (or a model nested in one) ready to run on numpy arrays.
+
+    ``Graph(config, weights)`` raises :class:`Unsupported` for a layer not in
+    :data:`~mirtron_tools.inference.layers.BUILDERS` or weights not where Keras saves them. Calling it on
+    the model's input(s) returns its output(s); :attr:`last` keeps every tensor of the last call (and
+    :attr:`nested` the nested graphs), so read-outs such as the attention weights come from the same pass.
+    """
+
+    def __init__(self, config: dict, weights: dict[str, np.ndarray], prefix: str = "", name: str = "model"):
+        body = config["config"]
+        self.name = body.get("name", name)
+        self.inputs = _tensor_list(body["input_layers"])
+        self.outputs = _tensor_list(body["output_layers"])
+        self.steps: list[tuple[str, Any, list[dict]]] = []
+        self.nested: dict[str, Graph] = {}
+        self.classes: dict[str, str] = {}
+        self.last: Tensors = {}
+        used: dict[str, int] = {}
+        for layer in body["layers"]:
+            class_name = layer["class_name"]
+            group = f"{prefix}layers/{_unique(snake_case(class_name), used)}"
+            name = layer.get("name") or layer["config"]["name"]
+            key = layer.get("registered_name") or class_name
+            self.classes[name] = key
+            if class_name == "InputLayer":
+                continue
+            if class_name in ("Functional", "Model") and "layers" in layer.get("config", {}):
+                graph = Graph(layer, weights, f"{group}/", name)
+                self.nested[name] = graph
+                call: Any = _graph_call(graph)
+            elif class_name == "Bidirectional":
+                call = bidirectional_lstm(layer["config"], _variables(weights, f"{group}/forward_layer/cell"),
+                                          _variables(weights, f"{group}/backward_layer/cell"))
+            elif key in BUILDERS:
+                call = BUILDERS[key](layer["config"], _variables(weights, group))
+            else:
+                raise Unsupported(f"layer {name!r} of class {key}")
+            self.steps.append((name, call, layer.get("inbound_nodes", [])))
+        known = {name for name, _, _ in self.steps} | {name for name, key in self.classes.items()
+                                                        if key == "InputLayer"}
+        for _, _, nodes in self.steps:
+            for node in nodes:
+                for reference in _references(node):
+                    if reference[0] not in known:
+                        raise Unsupported(f"graph reads {reference[0]!r}, which it does not hold")
+
+    def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:
+        tensors: Tensors = {key: value for key, value in zip(self.inputs, inputs)}
+        for name, call, nodes in self.steps:
+            for index, node in enumerate(nodes):
+                args = _history(node.get("args", []), tensors)
+                kwargs = _history(node.get("kwargs", {}), tensors)
+                result = call(args, kwargs)
+                if isinstance(result, (list, tuple)):
+                    for position, value in enumerate(result):
+                        tensors[(name, index, position)] = value
+                else:
+                    tensors[(name, index, 0)] = result
+        self.last = tensors
+        return [tensors[key] for key in self.outputs]
+
+
+def _graph_call(graph: Graph):
+    def call(args, kwargs):
+        outputs = graph(*args)
+        return outputs if len(outputs) > 1 else outputs[0]
+    return call

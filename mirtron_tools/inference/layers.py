@@ -1,0 +1,300 @@
+"""The layers of the bundled and mt-train models in numpy: Keras built-ins and mirtron_tools' own.
+
+Every builder takes a layer's saved config and its variables (in saving order) and returns a function of
+the layer's call arguments (``args``, ``kwargs`` as recorded in the Keras graph), returning one array or a
+list of arrays as the Keras layer does. :data:`BUILDERS` maps the saved class names to builders; a class
+that is not there makes the model unsupported here (:class:`Unsupported`), and it is scored by Keras.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from . import features
+
+FLOAT = np.float32
+Call = Callable[[list, dict], object]
+
+
+class Unsupported(Exception):
+    """A model has a layer (or a setting of one) that this module does not evaluate."""
+
+
+def sigmoid(values: np.ndarray) -> np.ndarray:
+    """The logistic function, without overflow for large negative values."""
+    return (FLOAT(0.5) * (FLOAT(1.0) + np.tanh(FLOAT(0.5) * values))).astype(FLOAT, copy=False)
+
+
+ACTIVATIONS: dict[str | None, Callable[[np.ndarray], np.ndarray]] = {
+    None: lambda values: values,
+    "linear": lambda values: values,
+    "relu": lambda values: np.maximum(values, FLOAT(0.0)),
+    "sigmoid": sigmoid,
+    "tanh": np.tanh,
+}
+
+
+def _activation(config: dict, key: str = "activation") -> Callable[[np.ndarray], np.ndarray]:
+    name = config.get(key)
+    if name not in ACTIVATIONS:
+        raise Unsupported(f"activation {name!r}")
+    return ACTIVATIONS[name]
+
+
+def _variables(variables: Sequence[np.ndarray], count: int, what: str) -> Sequence[np.ndarray]:
+    if len(variables) != count:
+        raise Unsupported(f"{what} with {len(variables)} weight arrays (expected {count})")
+    return variables
+
+
+def dense(config: dict, variables: Sequence[np.ndarray]) -> Call:
+    kernel, *rest = _variables(variables, 2 if config.get("use_bias", True) else 1, "Dense")
+    bias = rest[0] if rest else None
+    activation = _activation(config)
+
+    def call(args, kwargs):
+        out = args[0] @ kernel
+        if bias is not None:
+            out = out + bias
+        return activation(out)
+    return call
+
+
+def conv1d(config: dict, variables: Sequence[np.ndarray]) -> Call:
+    """``Conv1D`` with stride 1 and dilation 1, ``same`` or ``valid`` padding, channels last."""
+    if (tuple(config.get("strides", [1])) != (1,) or tuple(config.get("dilation_rate", [1])) != (1,)
+            or config.get("groups", 1) != 1 or config.get("data_format", "channels_last") != "channels_last"
+            or config.get("padding") not in ("same", "valid")):
+        raise Unsupported("Conv1D settings")
+    kernel, *rest = _variables(variables, 2 if config.get("use_bias", True) else 1, "Conv1D")
+    bias = rest[0] if rest else None
+    width = kernel.shape[0]
+    activation = _activation(config)
+    same = config["padding"] == "same"
+
+    def call(args, kwargs):
+        inputs = args[0]
+        if same:
+            left = (width - 1) // 2
+            inputs = np.pad(inputs, [(0, 0), (left, width - 1 - left), (0, 0)])
+        length = inputs.shape[1] - width + 1
+        out = inputs[:, 0:length] @ kernel[0]
+        for offset in range(1, width):
+            out += inputs[:, offset:offset + length] @ kernel[offset]
+        if bias is not None:
+            out = out + bias
+        return activation(out)
+    return call
+
+
+def bidirectional_lstm(config: dict, forward: Sequence[np.ndarray], backward: Sequence[np.ndarray]) -> Call:
+    """``Bidirectional(LSTM(...))``: merge mode ``concat``, with or without sequences and final states.
+
+    Masked steps keep the state and output zeros (Keras' ``zero_output_for_mask``); the backward layer
+    reads the hairpin from its 3' end. Both directions run in one loop over positions, as a stacked
+    matrix product."""
+    layer = config["layer"]["config"]
+    back_config = config.get("backward_layer", {}).get("config", {**layer, "go_backwards": True})
+    if config.get("merge_mode", "concat") != "concat":
+        raise Unsupported("Bidirectional merge mode")
+    for settings in (layer, back_config):
+        if (config["layer"].get("class_name") != "LSTM" or settings.get("stateful") or not settings.get("use_bias", True)
+                or settings.get("activation", "tanh") != "tanh"
+                or settings.get("recurrent_activation", "sigmoid") != "sigmoid"
+                or (settings.get("return_sequences") and not settings.get("zero_output_for_mask", True))):
+            raise Unsupported("LSTM settings")
+    if layer.get("go_backwards") or not back_config.get("go_backwards", True):
+        raise Unsupported("LSTM directions")
+    sequences, states = bool(layer.get("return_sequences")), bool(layer.get("return_state"))
+    kernels = np.stack([_variables(forward, 3, "LSTM")[0], _variables(backward, 3, "LSTM")[0]])
+    recurrent = np.stack([forward[1], backward[1]])
+    biases = np.stack([forward[2], backward[2]])[:, None, :]
+    units = recurrent.shape[1]
+
+    def call(args, kwargs):
+        inputs = args[0]
+        mask = kwargs.get("mask")
+        batch, length, _ = inputs.shape
+        valid = np.ones((batch, length), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+        # input projections of both directions at every position: (2, batch, length, 4 units)
+        projected = np.einsum("blc,dcg->dblg", inputs, kernels, optimize=True) + biases[:, :, None, :]
+        hidden = np.zeros((2, batch, units), dtype=FLOAT)
+        cell = np.zeros((2, batch, units), dtype=FLOAT)
+        outputs = np.zeros((2, batch, length, units), dtype=FLOAT) if sequences else None
+        complete = valid.all(axis=0)
+        for step in range(length):
+            positions = (step, length - 1 - step)
+            gates = np.stack([projected[0, :, positions[0]], projected[1, :, positions[1]]])
+            gates += np.matmul(hidden, recurrent)
+            entry = sigmoid(gates[..., :units])
+            forget = sigmoid(gates[..., units:2 * units])
+            candidate = np.tanh(gates[..., 2 * units:3 * units])
+            exit_gate = sigmoid(gates[..., 3 * units:])
+            new_cell = forget * cell + entry * candidate
+            new_hidden = exit_gate * np.tanh(new_cell)
+            if complete[positions[0]] and complete[positions[1]]:
+                cell, hidden = new_cell, new_hidden
+                if outputs is not None:
+                    outputs[0, :, positions[0]] = new_hidden[0]
+                    outputs[1, :, positions[1]] = new_hidden[1]
+                continue
+            keep = np.stack([valid[:, positions[0]], valid[:, positions[1]]])[..., None]
+            cell = np.where(keep, new_cell, cell)
+            hidden = np.where(keep, new_hidden, hidden)
+            if outputs is not None:
+                outputs[0, :, positions[0]] = np.where(keep[0], new_hidden[0], FLOAT(0.0))
+                outputs[1, :, positions[1]] = np.where(keep[1], new_hidden[1], FLOAT(0.0))
+        results: list[np.ndarray] = []
+        if sequences:
+            assert outputs is not None
+            results.append(np.concatenate([outputs[0], outputs[1]], axis=-1))
+        else:
+            results.append(np.concatenate([hidden[0], hidden[1]], axis=-1))
+        if states:
+            results.extend([hidden[0], cell[0], hidden[1], cell[1]])
+            return results
+        return results[0]
+    return call
+
+
+def attention_pooling(config: dict, variables: Sequence[np.ndarray]) -> Call:
+    """:class:`~mirtron_tools.model.AttentionPooling`: ``(context, weights)``."""
+    projection, bias, score_vector = _variables(variables, 3, "AttentionPooling")
+
+    def call(args, kwargs):
+        inputs = args[0]
+        mask = kwargs.get("mask")
+        hidden = np.tanh(inputs @ projection + bias)
+        scores = np.sum(hidden * score_vector, axis=-1)
+        if mask is not None:
+            scores = np.where(mask, scores, FLOAT(-1e9))
+        scores = scores - scores.max(axis=-1, keepdims=True)
+        exponent = np.exp(scores)
+        weights = exponent / exponent.sum(axis=-1, keepdims=True)
+        if mask is not None:
+            weights = weights * np.asarray(mask, dtype=FLOAT)
+        context = np.sum(inputs * weights[..., None], axis=1)
+        return [context.astype(FLOAT, copy=False), weights.astype(FLOAT, copy=False)]
+    return call
+
+
+def masked_mean(config: dict, variables: Sequence[np.ndarray]) -> Call:
+    """:class:`~mirtron_tools.model.MaskedMean`."""
+    def call(args, kwargs):
+        values, raw = args[0]
+        present = np.any(raw != 0, axis=-1).astype(FLOAT)
+        total = np.sum(values * present[..., None], axis=1)
+        return total / np.maximum(np.sum(present, axis=1, keepdims=True), FLOAT(1.0))
+    return call
+
+
+def boosted_trees(config: dict, variables: Sequence[np.ndarray]) -> Call:
+    """:class:`~mirtron_tools.ensemble.BoostedTrees`, as :func:`mirtron_tools.boosting.tree_logits`."""
+    split_features, thresholds, leaves, bias = _variables(variables, 4, "BoostedTrees")
+    trees, internal = split_features.shape
+    depth = int(config.get("depth", round(np.log2(leaves.shape[1]))))
+    if leaves.shape[1] != 2 ** depth or internal != 2 ** depth - 1:
+        raise Unsupported("BoostedTrees shape")
+    split_features = split_features.astype(np.int64)
+    columns = np.arange(trees)[None, :]
+
+    def call(args, kwargs):
+        inputs = np.asarray(args[0], dtype=FLOAT)
+        rows = np.arange(len(inputs))[:, None]
+        node = np.zeros((len(inputs), trees), dtype=np.int64)
+        for _ in range(depth):
+            value = inputs[rows, split_features[columns, node]]
+            node = 2 * node + 1 + (value > thresholds[columns, node])
+        total = np.sum(leaves[columns, node - internal], axis=1, keepdims=True, dtype=FLOAT)
+        return sigmoid(total + bias)
+    return call
+
+
+def _weightless(function: Callable[..., np.ndarray]) -> Callable[[dict, Sequence[np.ndarray]], Call]:
+    def build(config: dict, variables: Sequence[np.ndarray]) -> Call:
+        _variables(variables, 0, "feature layer")
+        return lambda args, kwargs: function(np.asarray(args[0], dtype=FLOAT))
+    return build
+
+
+def context(config: dict, variables: Sequence[np.ndarray]) -> Call:
+    first, count = int(config.get("first", 8)), int(config.get("count", 5))
+    return lambda args, kwargs: features.context_features(args[0], first, count)
+
+
+def concatenate(config: dict, variables: Sequence[np.ndarray]) -> Call:
+    axis = int(config.get("axis", -1))
+    return lambda args, kwargs: np.concatenate(args[0], axis=axis)
+
+
+def average(config: dict, variables: Sequence[np.ndarray]) -> Call:
+    def call(args, kwargs):
+        parts = args[0]
+        total = parts[0]
+        for part in parts[1:]:
+            total = total + part
+        return total / FLOAT(len(parts))
+    return call
+
+
+def blend(config: dict, variables: Sequence[np.ndarray]) -> Call:
+    weight = FLOAT(config.get("weight", 0.5))
+    return lambda args, kwargs: (FLOAT(1.0) - weight) * args[0][0] + weight * args[0][1]
+
+
+def mixture(config: dict, variables: Sequence[np.ndarray]) -> Call:
+    weights = [FLOAT(weight) for weight in config.get("weights", [1.0])]
+
+    def call(args, kwargs):
+        total = FLOAT(0.0)
+        for weight, part in zip(weights, args[0]):
+            total = total + weight * part
+        return total
+    return call
+
+
+def masking(config: dict, variables: Sequence[np.ndarray]) -> Call:
+    value = FLOAT(config.get("mask_value", 0.0))
+
+    def call(args, kwargs):
+        inputs = args[0]
+        return inputs * np.any(inputs != value, axis=-1, keepdims=True).astype(FLOAT)
+    return call
+
+
+def not_equal(config: dict, variables: Sequence[np.ndarray]) -> Call:
+    return lambda args, kwargs: np.not_equal(args[0], args[1])
+
+
+def any_of(config: dict, variables: Sequence[np.ndarray]) -> Call:
+    axis, keepdims = config.get("axis"), bool(config.get("keepdims", False))
+    return lambda args, kwargs: np.any(args[0], axis=axis, keepdims=keepdims)
+
+
+def identity(config: dict, variables: Sequence[np.ndarray]) -> Call:
+    """Dropout at inference."""
+    return lambda args, kwargs: args[0]
+
+
+#: saved class name (``registered_name`` for mirtron_tools' layers) -> builder
+BUILDERS: dict[str, Callable[[dict, Sequence[np.ndarray]], Call]] = {
+    "Dense": dense,
+    "Conv1D": conv1d,
+    "Concatenate": concatenate,
+    "Average": average,
+    "Masking": masking,
+    "Dropout": identity,
+    "NotEqual": not_equal,
+    "Any": any_of,
+    "mirtron_tools>AttentionPooling": attention_pooling,
+    "mirtron_tools>MaskedMean": masked_mean,
+    "mirtron_tools>BoostedTrees": boosted_trees,
+    "mirtron_tools>Blend": blend,
+    "mirtron_tools>Mixture": mixture,
+    "mirtron_tools>ContextFeatures": context,
+    "mirtron_tools>KmerFrequencies": _weightless(features.kmer_frequencies),
+    "mirtron_tools>StructureFeatures": _weightless(features.structure_features),
+    "mirtron_tools>StemLoopFeatures": _weightless(features.stem_loop_features),
+    "mirtron_tools>SpliceSiteFeatures": _weightless(features.splice_site_features),
+}
