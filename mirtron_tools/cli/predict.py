@@ -217,7 +217,7 @@ def execute(args: argparse.Namespace) -> int:
     check_outputs(outputs, [*inputs, args.labels, args.known, *args.coverage,
                             args.model if args.model and os.path.exists(args.model) else None],
                   files_only={"--survey-plot": "a PNG figure", **({"-o": "an NPZ"} if output_format == "npz" else {})})
-    for path in inputs:  # before TensorFlow is loaded
+    for path in inputs:  # before any model is read
         check_input_file(path)
     pieces = [is_scores(path) for path in inputs]
     if any(pieces):
@@ -225,6 +225,10 @@ def execute(args: argparse.Namespace) -> int:
             raise InputError(inputs[pieces.index(False)], "is not a scores NPZ of mt-predict: merging takes only "
                              "the scores of a scan's pieces (mt-predict PIECE.npz -o PIECE.scores.npz)")
         return _execute_merge(args, inputs, output_format)
+    from ..io.hairpins import sniff_hairpins
+
+    for path in inputs:
+        sniff_hairpins(path)
     args.pieces = _scan_pieces(args, inputs, output_format) if len(inputs) > 1 else inputs
     args.input = args.pieces[0]
     return _execute_scoring(args, output_format)
@@ -322,11 +326,10 @@ def _execute_scoring(args: argparse.Namespace, output_format: str) -> int:
                     "score of %.4f)", args.prior, shift.model_prior, threshold, shift.model_score(threshold))
     outputs.threshold, outputs.positive_call = threshold, manifest.get("positive_class", "positive")
 
-    common.load_tensorflow(args.debug, args.threads)
-    from ..io.model import load_model
-    from ..prediction import LengthCheck, compiled
+    from ..inference import load_scorer
+    from ..prediction import LengthCheck
 
-    model, manifest = load_model(model_path)
+    model = load_scorer(model_path, manifest, lambda: common.load_tensorflow(args.debug, args.threads))
     logger.info("model %s (task %s, threshold %.3f)", model_path.name, manifest.get("task"), threshold)
     stats = HairpinStats()
     lengths = LengthCheck.from_manifest(manifest)
@@ -345,8 +348,6 @@ def _execute_scoring(args: argparse.Namespace, output_format: str) -> int:
     else:
         outputs.write(scored, args.input)
     progress.close()
-    logger.debug("tracing: %.2f s for the whole run (one trace per model)",
-                 compiled(model, len(manifest.get("channels", []))).trace_seconds)
     common.report_stats(args.input, stats)
     if warning := lengths.message(model_path.name):
         logger.warning("%s", warning)

@@ -106,6 +106,8 @@ class Graph:
             elif class_name == "Bidirectional":
                 call = bidirectional_lstm(layer["config"], _variables(weights, f"{group}/forward_layer/cell"),
                                           _variables(weights, f"{group}/backward_layer/cell"))
+            elif class_name == "LSTM":
+                call = BUILDERS["LSTM"](layer["config"], _variables(weights, f"{group}/cell"))
             elif key in BUILDERS:
                 call = BUILDERS[key](layer["config"], _variables(weights, group))
             else:

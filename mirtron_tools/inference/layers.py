@@ -88,73 +88,97 @@ def conv1d(config: dict, variables: Sequence[np.ndarray]) -> Call:
     return call
 
 
-def bidirectional_lstm(config: dict, forward: Sequence[np.ndarray], backward: Sequence[np.ndarray]) -> Call:
-    """``Bidirectional(LSTM(...))``: merge mode ``concat``, with or without sequences and final states.
+def _check_lstm(layer: dict) -> None:
+    if (layer.get("class_name") != "LSTM" or layer["config"].get("stateful")
+            or not layer["config"].get("use_bias", True) or layer["config"].get("activation", "tanh") != "tanh"
+            or layer["config"].get("recurrent_activation", "sigmoid") != "sigmoid"):
+        raise Unsupported("LSTM settings")
 
-    Masked steps keep the state and output zeros (Keras' ``zero_output_for_mask``); the backward layer
-    reads the hairpin from its 3' end. Both directions run in one loop over positions, as a stacked
-    matrix product."""
-    layer = config["layer"]["config"]
-    back_config = config.get("backward_layer", {}).get("config", {**layer, "go_backwards": True})
-    if config.get("merge_mode", "concat") != "concat":
-        raise Unsupported("Bidirectional merge mode")
-    for settings in (layer, back_config):
-        if (config["layer"].get("class_name") != "LSTM" or settings.get("stateful") or not settings.get("use_bias", True)
-                or settings.get("activation", "tanh") != "tanh"
-                or settings.get("recurrent_activation", "sigmoid") != "sigmoid"
-                or (settings.get("return_sequences") and not settings.get("zero_output_for_mask", True))):
-            raise Unsupported("LSTM settings")
-    if layer.get("go_backwards") or not back_config.get("go_backwards", True):
-        raise Unsupported("LSTM directions")
-    sequences, states = bool(layer.get("return_sequences")), bool(layer.get("return_state"))
-    kernels = np.stack([_variables(forward, 3, "LSTM")[0], _variables(backward, 3, "LSTM")[0]])
-    recurrent = np.stack([forward[1], backward[1]])
-    biases = np.stack([forward[2], backward[2]])[:, None, :]
-    units = recurrent.shape[1]
 
-    def call(args, kwargs):
-        inputs = args[0]
-        mask = kwargs.get("mask")
-        batch, length, _ = inputs.shape
-        valid = np.ones((batch, length), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
-        # input projections of both directions at every position: (2, batch, length, 4 units)
-        projected = np.einsum("blc,dcg->dblg", inputs, kernels, optimize=True) + biases[:, :, None, :]
-        hidden = np.zeros((2, batch, units), dtype=FLOAT)
-        cell = np.zeros((2, batch, units), dtype=FLOAT)
-        outputs = np.zeros((2, batch, length, units), dtype=FLOAT) if sequences else None
-        complete = valid.all(axis=0)
-        for step in range(length):
-            positions = (step, length - 1 - step)
-            gates = np.stack([projected[0, :, positions[0]], projected[1, :, positions[1]]])
-            gates += np.matmul(hidden, recurrent)
-            entry = sigmoid(gates[..., :units])
-            forget = sigmoid(gates[..., units:2 * units])
-            candidate = np.tanh(gates[..., 2 * units:3 * units])
-            exit_gate = sigmoid(gates[..., 3 * units:])
-            new_cell = forget * cell + entry * candidate
-            new_hidden = exit_gate * np.tanh(new_cell)
-            if complete[positions[0]] and complete[positions[1]]:
-                cell, hidden = new_cell, new_hidden
-                if outputs is not None:
-                    outputs[0, :, positions[0]] = new_hidden[0]
-                    outputs[1, :, positions[1]] = new_hidden[1]
-                continue
-            keep = np.stack([valid[:, positions[0]], valid[:, positions[1]]])[..., None]
+def _lstm_loop(inputs: np.ndarray, mask, cells: Sequence[Sequence[np.ndarray]], backwards: Sequence[bool],
+               sequences: bool, zero_masked: bool):
+    """Run LSTM cells (one per direction, Keras' gate order i, f, c, o) over ``(batch, positions, channels)``
+    in one loop over positions, as a stacked matrix product. Masked steps keep the state; their output is
+    zero (``zero_masked``, Keras' ``zero_output_for_mask``) or the previous one. Returns
+    ``(outputs (directions, batch, positions, units) or None, hidden, cell)``, the states at the end."""
+    batch, length, _ = inputs.shape
+    valid = np.ones((batch, length), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    kernels = np.stack([cell[0] for cell in cells])
+    recurrent = np.stack([cell[1] for cell in cells])
+    biases = np.stack([cell[2] for cell in cells])
+    directions, units = len(cells), recurrent.shape[1]
+    projected = np.einsum("blc,dcg->dblg", inputs, kernels, optimize=True) + biases[:, None, None, :]
+    hidden = np.zeros((directions, batch, units), dtype=FLOAT)
+    cell = np.zeros((directions, batch, units), dtype=FLOAT)
+    outputs = np.zeros((directions, batch, length, units), dtype=FLOAT) if sequences else None
+    previous = np.zeros((directions, batch, units), dtype=FLOAT)
+    complete = valid.all(axis=0)
+    rows = range(directions)
+    for step in range(length):
+        positions = [length - 1 - step if backward else step for backward in backwards]
+        gates = np.stack([projected[row, :, positions[row]] for row in rows])
+        gates += np.matmul(hidden, recurrent)
+        entry = sigmoid(gates[..., :units])
+        forget = sigmoid(gates[..., units:2 * units])
+        candidate = np.tanh(gates[..., 2 * units:3 * units])
+        exit_gate = sigmoid(gates[..., 3 * units:])
+        new_cell = forget * cell + entry * candidate
+        new_hidden = exit_gate * np.tanh(new_cell)
+        if all(complete[position] for position in positions):
+            cell, hidden, output = new_cell, new_hidden, new_hidden
+        else:
+            keep = np.stack([valid[:, position] for position in positions])[..., None]
             cell = np.where(keep, new_cell, cell)
             hidden = np.where(keep, new_hidden, hidden)
-            if outputs is not None:
-                outputs[0, :, positions[0]] = np.where(keep[0], new_hidden[0], FLOAT(0.0))
-                outputs[1, :, positions[1]] = np.where(keep[1], new_hidden[1], FLOAT(0.0))
-        results: list[np.ndarray] = []
-        if sequences:
-            assert outputs is not None
-            results.append(np.concatenate([outputs[0], outputs[1]], axis=-1))
-        else:
-            results.append(np.concatenate([hidden[0], hidden[1]], axis=-1))
-        if states:
-            results.extend([hidden[0], cell[0], hidden[1], cell[1]])
-            return results
-        return results[0]
+            output = np.where(keep, new_hidden, FLOAT(0.0) if zero_masked else previous)
+        previous = output
+        if outputs is not None:
+            for row in rows:
+                outputs[row, :, positions[row]] = output[row]
+    return outputs, hidden, cell
+
+
+def lstm(config: dict, variables: Sequence[np.ndarray]) -> Call:
+    """``LSTM`` (one direction): the last output, or the sequence, and the final states if asked for."""
+    _check_lstm({"class_name": "LSTM", "config": config})
+    sequences, states = bool(config.get("return_sequences")), bool(config.get("return_state"))
+    zero_masked = bool(config.get("zero_output_for_mask", False))
+    if not sequences and zero_masked:
+        raise Unsupported("LSTM settings")
+    cell_variables = _variables(variables, 3, "LSTM")
+
+    def call(args, kwargs):
+        outputs, hidden, cell = _lstm_loop(args[0], kwargs.get("mask"), [cell_variables],
+                                           [bool(config.get("go_backwards"))], sequences, zero_masked)
+        result = outputs[0] if outputs is not None else hidden[0]
+        return [result, hidden[0], cell[0]] if states else result
+    return call
+
+
+def bidirectional_lstm(config: dict, forward: Sequence[np.ndarray], backward: Sequence[np.ndarray]) -> Call:
+    """``Bidirectional(LSTM(...))``, merge mode ``concat``: the backward layer reads the hairpin from its 3'
+    end, and its sequence output is turned back; final states ``[h, c]`` forward then backward."""
+    layer = config["layer"]
+    back = config.get("backward_layer", {"class_name": "LSTM", "config": {**layer["config"], "go_backwards": True}})
+    if config.get("merge_mode", "concat") != "concat":
+        raise Unsupported("Bidirectional merge mode")
+    _check_lstm(layer)
+    _check_lstm(back)
+    settings = layer["config"]
+    if settings.get("go_backwards") or not back["config"].get("go_backwards", True):
+        raise Unsupported("LSTM directions")
+    sequences, states = bool(settings.get("return_sequences")), bool(settings.get("return_state"))
+    zero_masked = bool(settings.get("zero_output_for_mask", True))
+    if not sequences and zero_masked:
+        raise Unsupported("LSTM settings")
+    cells = [_variables(forward, 3, "LSTM"), _variables(backward, 3, "LSTM")]
+
+    def call(args, kwargs):
+        outputs, hidden, cell = _lstm_loop(args[0], kwargs.get("mask"), cells, [False, True], sequences,
+                                           zero_masked)
+        merged = np.concatenate([outputs[0], outputs[1]] if outputs is not None else [hidden[0], hidden[1]],
+                                axis=-1)
+        return [merged, hidden[0], cell[0], hidden[1], cell[1]] if states else merged
     return call
 
 
@@ -280,6 +304,7 @@ def identity(config: dict, variables: Sequence[np.ndarray]) -> Call:
 #: saved class name (``registered_name`` for mirtron_tools' layers) -> builder
 BUILDERS: dict[str, Callable[[dict, Sequence[np.ndarray]], Call]] = {
     "Dense": dense,
+    "LSTM": lstm,
     "Conv1D": conv1d,
     "Concatenate": concatenate,
     "Average": average,
