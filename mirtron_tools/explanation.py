@@ -151,7 +151,8 @@ def plan_explanation(source: str, model: str | None, labels: str | None, coverag
                 manifest.get("positive_class", "positive"))
 
 
-def load_explainer(plan: Plan, method: str, prepare_keras: Callable[[], None] | None = None) -> Scorer:
+def load_explainer(plan: Plan, method: str, prepare_keras: Callable[[], None] | None = None,
+                   threads: int = 1) -> Scorer:
     """The model, after checking that ``method`` can explain it (numpy unless a layer needs Keras)."""
     from .encoding import uses_context
     from .inference import load_scorer
@@ -159,7 +160,7 @@ def load_explainer(plan: Plan, method: str, prepare_keras: Callable[[], None] | 
     if uses_context(plan.manifest):
         raise ModelError(f"{plan.model_path}: this model scores genome-scan candidates from their intron context "
                          "(mt-predict); mt-attend explains hairpin models such as human_mirtron or premirna")
-    scorer = load_scorer(plan.model_path, plan.manifest, prepare_keras)
+    scorer = load_scorer(plan.model_path, plan.manifest, prepare_keras, threads)
     if method == "attention":
         try:
             scorer.attention_readers()

@@ -119,7 +119,7 @@ def execute(args: argparse.Namespace) -> int:
     refuse_standard_output("--plots", args.plots, "a folder of figures")
     create_plots = check_plot_folder(args.plots) if args.plots else False
     plan = plan_explanation(args.input, args.model, args.labels, args.coverage, args.ids, args.threshold)
-    scorer = load_explainer(plan, args.method, lambda: common.load_tensorflow(args.debug, args.threads))
+    scorer = load_explainer(plan, args.method, lambda: common.load_tensorflow(args.debug, args.threads), args.threads)
     manifest = plan.manifest
     logger.info("model %s (task %s, threshold %.3f), method %s", plan.model_path.name, manifest.get("task"),
                 plan.threshold, args.method)

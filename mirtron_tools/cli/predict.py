@@ -329,7 +329,7 @@ def _execute_scoring(args: argparse.Namespace, output_format: str) -> int:
     from ..inference import load_scorer
     from ..prediction import LengthCheck
 
-    model = load_scorer(model_path, manifest, lambda: common.load_tensorflow(args.debug, args.threads))
+    model = load_scorer(model_path, manifest, lambda: common.load_tensorflow(args.debug, args.threads), args.threads)
     logger.info("model %s (task %s, threshold %.3f)", model_path.name, manifest.get("task"), threshold)
     stats = HairpinStats()
     lengths = LengthCheck.from_manifest(manifest)

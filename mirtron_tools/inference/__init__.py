@@ -21,6 +21,7 @@ import numpy as np
 
 from ..batches import length_batches, pad
 from ..errors import ModelError
+from .blas import limit_blas_threads
 from .graph import Graph
 from .layers import Unsupported
 
@@ -46,15 +47,33 @@ class Scorer:
 
     engine = "numpy"
 
-    def __init__(self, path: str | os.PathLike, manifest: dict, graph: Graph):
-        self.path, self.manifest, self.graph = Path(path), manifest, graph
+    def __init__(self, path: str | os.PathLike, manifest: dict, graph: Graph, threads: int = 1):
+        self.path, self.manifest, self.graph, self.threads = Path(path), manifest, graph, max(1, threads)
 
     def predict(self, arrays: Sequence[np.ndarray], batch_size: int = 256,
                 progress: Progress | None = None) -> np.ndarray:
-        """``(n,)`` float32 probabilities of the model's output."""
+        """``(n,)`` float32 probabilities of the model's output; with ``threads`` > 1 batches are scored in
+        that many threads at once (numpy releases the interpreter lock in its array operations)."""
         probabilities = np.empty(len(arrays), dtype=np.float32)
-        for rows, batch in _batches(arrays, batch_size):
-            probabilities[rows] = np.asarray(self.graph(batch)[0], dtype=np.float32).reshape(-1)
+
+        def score(item):
+            rows, batch = item
+            return rows, np.asarray(self.graph(batch)[0], dtype=np.float32).reshape(-1)
+
+        batches = _batches(arrays, batch_size)
+        if self.threads > 1 and len(arrays) > batch_size:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(self.threads) as pool:
+                results = pool.map(score, batches)
+                for rows, values in results:
+                    probabilities[rows] = values
+                    if progress is not None:
+                        progress(len(rows))
+            return probabilities
+        for item in batches:
+            rows, values = score(item)
+            probabilities[rows] = values
             if progress is not None:
                 progress(len(rows))
         return probabilities
@@ -132,16 +151,19 @@ def numpy_graph(path: str | os.PathLike) -> Graph:
 
 
 def load_scorer(path: str | os.PathLike, manifest: dict | None = None,
-                prepare_keras: Callable[[], None] | None = None) -> Scorer:
+                prepare_keras: Callable[[], None] | None = None, threads: int = 1) -> Scorer:
     """The :class:`Scorer` of a model file: numpy when every layer is known here, else Keras (one log line;
     ``prepare_keras`` runs first, e.g. to import TensorFlow quietly). ``manifest``: the manifest when
-    already read and checked (else it is read here, its format checked)."""
+    already read and checked (else it is read here, its format checked). ``threads``: batches scored at
+    once; numpy's OpenBLAS is then kept to one thread per batch (:func:`~.blas.limit_blas_threads`)."""
     from ..io.model import read_manifest
 
     if manifest is None:
         manifest = read_manifest(path, check=False)
     try:
-        return Scorer(path, manifest, numpy_graph(path))
+        graph = numpy_graph(path)
+        limit_blas_threads(1)
+        return Scorer(path, manifest, graph, threads)
     except Unsupported as error:
         logger.info("%s: %s is not in the numpy scorer; scoring with Keras (TensorFlow)", Path(path).name, error)
     if prepare_keras is not None:

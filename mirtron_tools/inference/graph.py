@@ -8,6 +8,7 @@ variables of a layer are found where Keras' saving code puts them: under ``layer
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 import numpy as np
@@ -77,7 +78,8 @@ class Graph:
 
     ``Graph(config, weights)`` raises :class:`Unsupported` for a layer not in
     :data:`~mirtron_tools.inference.layers.BUILDERS` or weights not where Keras saves them. Calling it on
-    the model's input(s) returns its output(s); :attr:`last` keeps every tensor of the last call (and
+    the model's input(s) returns its output(s); :attr:`last` keeps every tensor of the last call in this
+    thread (and
     :attr:`nested` the nested graphs), so read-outs such as the attention weights come from the same pass.
     """
 
@@ -89,7 +91,7 @@ class Graph:
         self.steps: list[tuple[str, Any, list[dict]]] = []
         self.nested: dict[str, Graph] = {}
         self.classes: dict[str, str] = {}
-        self.last: Tensors = {}
+        self._local = threading.local()
         used: dict[str, int] = {}
         for layer in body["layers"]:
             class_name = layer["class_name"]
@@ -133,8 +135,13 @@ class Graph:
                         tensors[(name, index, position)] = value
                 else:
                     tensors[(name, index, 0)] = result
-        self.last = tensors
+        self._local.last = tensors
         return [tensors[key] for key in self.outputs]
+
+    @property
+    def last(self) -> Tensors:
+        """Every tensor of this thread's last call (keyed ``(layer, node, output)``)."""
+        return getattr(self._local, "last", {})
 
 
 def _graph_call(graph: Graph):

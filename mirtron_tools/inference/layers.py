@@ -95,47 +95,76 @@ def _check_lstm(layer: dict) -> None:
         raise Unsupported("LSTM settings")
 
 
+def _gate_weights(cell: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An LSTM cell's kernel, recurrent kernel and bias with the gates reordered from Keras' (input, forget,
+    candidate, output) to (input, forget, output, candidate) and the three sigmoid gates halved: then one
+    ``tanh`` over all gates gives them all, ``sigmoid(z) = (1 + tanh(z / 2)) / 2`` (halving is exact)."""
+    units = cell[1].shape[0]
+    order = np.concatenate([np.arange(0, 2 * units), np.arange(3 * units, 4 * units), np.arange(2 * units, 3 * units)])
+    scale = np.concatenate([np.full(3 * units, 0.5, dtype=FLOAT), np.ones(units, dtype=FLOAT)])
+    return tuple(np.ascontiguousarray(np.asarray(weights, dtype=FLOAT)[..., order] * scale)  # type: ignore[return-value]
+                 for weights in cell[:3])
+
+
 def _lstm_loop(inputs: np.ndarray, mask, cells: Sequence[Sequence[np.ndarray]], backwards: Sequence[bool],
                sequences: bool, zero_masked: bool):
-    """Run LSTM cells (one per direction, Keras' gate order i, f, c, o) over ``(batch, positions, channels)``
-    in one loop over positions, as a stacked matrix product. Masked steps keep the state; their output is
-    zero (``zero_masked``, Keras' ``zero_output_for_mask``) or the previous one. Returns
-    ``(outputs (directions, batch, positions, units) or None, hidden, cell)``, the states at the end."""
+    """Run LSTM cells (one per direction) over ``(batch, positions, channels)`` in one loop over positions,
+    as a stacked matrix product. Masked steps keep the state; their output is zero (``zero_masked``, Keras'
+    ``zero_output_for_mask``) or the previous one. Returns ``(outputs (directions, batch, positions, units)
+    or None, hidden, cell)``, the states at the end."""
     batch, length, _ = inputs.shape
     valid = np.ones((batch, length), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
-    kernels = np.stack([cell[0] for cell in cells])
-    recurrent = np.stack([cell[1] for cell in cells])
-    biases = np.stack([cell[2] for cell in cells])
-    directions, units = len(cells), recurrent.shape[1]
-    projected = np.einsum("blc,dcg->dblg", inputs, kernels, optimize=True) + biases[:, None, None, :]
+    weights = [_gate_weights(cell) for cell in cells]
+    directions, units = len(cells), weights[0][1].shape[0]
+    recurrent = np.stack([weight[1] for weight in weights])
+    # the input projections in the order each direction reads them: (steps, directions, batch, 4 units),
+    # one contiguous block per step
+    flat = np.ascontiguousarray(inputs, dtype=FLOAT).reshape(batch * length, -1)
+    projected = np.empty((length, directions, batch, 4 * units), dtype=FLOAT)
+    order = np.empty((directions, length), dtype=np.int64)
+    for row, (weight, backward) in enumerate(zip(weights, backwards)):
+        order[row] = np.arange(length)[::-1] if backward else np.arange(length)
+        values = (flat @ weight[0] + weight[2]).reshape(batch, length, 4 * units)
+        projected[:, row] = values[:, order[row]].transpose(1, 0, 2)
+    steps_valid = np.stack([valid[:, order[row]].T for row in range(directions)], axis=1)  # (steps, dirs, batch)
+    complete = np.asarray(steps_valid.all(axis=(1, 2)))
     hidden = np.zeros((directions, batch, units), dtype=FLOAT)
-    cell = np.zeros((directions, batch, units), dtype=FLOAT)
-    outputs = np.zeros((directions, batch, length, units), dtype=FLOAT) if sequences else None
-    previous = np.zeros((directions, batch, units), dtype=FLOAT)
-    complete = valid.all(axis=0)
-    rows = range(directions)
+    cell_state = np.zeros((directions, batch, units), dtype=FLOAT)
+    outputs = np.zeros((length, directions, batch, units), dtype=FLOAT) if sequences else None
+    previous = hidden
+    gates = np.empty((directions, batch, 4 * units), dtype=FLOAT)
+    half = FLOAT(0.5)
     for step in range(length):
-        positions = [length - 1 - step if backward else step for backward in backwards]
-        gates = np.stack([projected[row, :, positions[row]] for row in rows])
-        gates += np.matmul(hidden, recurrent)
-        entry = sigmoid(gates[..., :units])
-        forget = sigmoid(gates[..., units:2 * units])
-        candidate = np.tanh(gates[..., 2 * units:3 * units])
-        exit_gate = sigmoid(gates[..., 3 * units:])
-        new_cell = forget * cell + entry * candidate
-        new_hidden = exit_gate * np.tanh(new_cell)
-        if all(complete[position] for position in positions):
-            cell, hidden, output = new_cell, new_hidden, new_hidden
+        np.matmul(hidden, recurrent, out=gates)
+        gates += projected[step]
+        np.tanh(gates, out=gates)
+        sigmoids = gates[..., :3 * units]
+        sigmoids *= half
+        sigmoids += half
+        entry, forget = gates[..., :units], gates[..., units:2 * units]
+        exit_gate, candidate = gates[..., 2 * units:3 * units], gates[..., 3 * units:]
+        new_cell = forget * cell_state
+        entry *= candidate
+        new_cell += entry
+        new_hidden = np.tanh(new_cell)
+        new_hidden *= exit_gate
+        if complete[step]:
+            cell_state, hidden, output = new_cell, new_hidden, new_hidden
         else:
-            keep = np.stack([valid[:, position] for position in positions])[..., None]
-            cell = np.where(keep, new_cell, cell)
+            keep = steps_valid[step][..., None]
+            cell_state = np.where(keep, new_cell, cell_state)
             hidden = np.where(keep, new_hidden, hidden)
             output = np.where(keep, new_hidden, FLOAT(0.0) if zero_masked else previous)
         previous = output
         if outputs is not None:
-            for row in rows:
-                outputs[row, :, positions[row]] = output[row]
-    return outputs, hidden, cell
+            outputs[step] = output
+    if outputs is None:
+        return None, hidden, cell_state
+    # back to positions: (directions, batch, positions, units)
+    arranged = np.empty((directions, batch, length, units), dtype=FLOAT)
+    for row in range(directions):
+        arranged[row][:, order[row]] = outputs[:, row].transpose(1, 0, 2)
+    return arranged, hidden, cell_state
 
 
 def lstm(config: dict, variables: Sequence[np.ndarray]) -> Call:
