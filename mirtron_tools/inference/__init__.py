@@ -35,6 +35,8 @@ ATTENTION_LAYER = "attention"
 ATTENTION_CLASS = "mirtron_tools>AttentionPooling"
 
 Progress = Callable[[int], None]
+#: set to ``keras`` to score with Keras (TensorFlow) as before, e.g. to compare (bench/light_scoring.py)
+ENGINE_VARIABLE = "MIRTRON_TOOLS_ENGINE"
 
 
 class Scorer:
@@ -95,7 +97,7 @@ class Scorer:
         probabilities = np.empty(len(arrays), dtype=np.float32)
         weights: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * len(arrays)
         for rows, batch in _batches(arrays, batch_size):
-            probabilities[rows] = np.asarray(self.graph(batch)[0], dtype=np.float32).reshape(-1)
+            probabilities[rows] = np.asarray(self.graph.evaluate(batch)[0], dtype=np.float32).reshape(-1)
             parts = [reader.last[(ATTENTION_LAYER, 0, 1)] for reader in readers]
             total = parts[0]
             for part in parts[1:]:
@@ -160,12 +162,15 @@ def load_scorer(path: str | os.PathLike, manifest: dict | None = None,
 
     if manifest is None:
         manifest = read_manifest(path, check=False)
-    try:
-        graph = numpy_graph(path)
-        limit_blas_threads(1)
-        return Scorer(path, manifest, graph, threads)
-    except Unsupported as error:
-        logger.info("%s: %s is not in the numpy scorer; scoring with Keras (TensorFlow)", Path(path).name, error)
+    if os.environ.get(ENGINE_VARIABLE, "").lower() == "keras":
+        logger.info("%s=keras: scoring %s with Keras (TensorFlow)", ENGINE_VARIABLE, Path(path).name)
+    else:
+        try:
+            graph = numpy_graph(path)
+            limit_blas_threads(1)
+            return Scorer(path, manifest, graph, threads)
+        except Unsupported as error:
+            logger.info("%s: %s is not in the numpy scorer; scoring with Keras (TensorFlow)", Path(path).name, error)
     if prepare_keras is not None:
         prepare_keras()
     from ..io.model import load_model
@@ -174,4 +179,4 @@ def load_scorer(path: str | os.PathLike, manifest: dict | None = None,
     return KerasScorer(path, manifest, model)
 
 
-__all__ = ["KerasScorer", "Scorer", "Unsupported", "load_scorer", "numpy_graph"]
+__all__ = ["ENGINE_VARIABLE", "KerasScorer", "Scorer", "Unsupported", "load_scorer", "numpy_graph"]

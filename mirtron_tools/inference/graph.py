@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -104,7 +104,7 @@ class Graph:
             if class_name in ("Functional", "Model") and "layers" in layer.get("config", {}):
                 graph = Graph(layer, weights, f"{group}/", name)
                 self.nested[name] = graph
-                call: Any = _graph_call(graph)
+                call: Any = _graph_call(graph, self)
             elif class_name == "Bidirectional":
                 call = bidirectional_lstm(layer["config"], _variables(weights, f"{group}/forward_layer/cell"),
                                           _variables(weights, f"{group}/backward_layer/cell"))
@@ -117,25 +117,46 @@ class Graph:
             self.steps.append((name, call, layer.get("inbound_nodes", [])))
         known = {name for name, _, _ in self.steps} | {name for name, key in self.classes.items()
                                                         if key == "InputLayer"}
-        for _, _, nodes in self.steps:
+        last_read: dict[tuple, int] = {}
+        for step, (_, _, nodes) in enumerate(self.steps):
             for node in nodes:
                 for reference in _references(node):
                     if reference[0] not in known:
                         raise Unsupported(f"graph reads {reference[0]!r}, which it does not hold")
+                    last_read[tuple(reference)] = step
+        outputs = set(self.outputs)
+        #: per step, the tensors nothing after it reads (let go then, unless they are outputs)
+        self._released: list[list[tuple]] = [[] for _ in self.steps]
+        for key, step in last_read.items():
+            if key not in outputs:
+                self._released[step].append(key)
 
     def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:
+        """The outputs; intermediate tensors are let go as soon as nothing later reads them."""
+        return self._run(inputs, keep=False)
+
+    def evaluate(self, *inputs: np.ndarray) -> list[np.ndarray]:
+        """The outputs, keeping every tensor of this graph and of its nested graphs in :attr:`last`."""
+        return self._run(inputs, keep=True)
+
+    def _run(self, inputs: Sequence[np.ndarray], keep: bool) -> list[np.ndarray]:
+        self._local.keep = keep
         tensors: Tensors = {key: value for key, value in zip(self.inputs, inputs)}
-        for name, call, nodes in self.steps:
+        for step, (name, call, nodes) in enumerate(self.steps):
             for index, node in enumerate(nodes):
                 args = _history(node.get("args", []), tensors)
                 kwargs = _history(node.get("kwargs", {}), tensors)
                 result = call(args, kwargs)
+                del args, kwargs
                 if isinstance(result, (list, tuple)):
                     for position, value in enumerate(result):
                         tensors[(name, index, position)] = value
                 else:
                     tensors[(name, index, 0)] = result
-        self._local.last = tensors
+            if not keep:
+                for key in self._released[step]:
+                    tensors.pop(key, None)
+        self._local.last = tensors if keep else {}
         return [tensors[key] for key in self.outputs]
 
     @property
@@ -144,8 +165,8 @@ class Graph:
         return getattr(self._local, "last", {})
 
 
-def _graph_call(graph: Graph):
+def _graph_call(graph: Graph, parent: Graph):
     def call(args, kwargs):
-        outputs = graph(*args)
+        outputs = graph._run(args, keep=getattr(parent._local, "keep", False))
         return outputs if len(outputs) > 1 else outputs[0]
     return call

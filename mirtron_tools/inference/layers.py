@@ -95,6 +95,10 @@ def _check_lstm(layer: dict) -> None:
         raise Unsupported("LSTM settings")
 
 
+#: positions whose input projections are computed at once (memory: steps x 2 x batch x 4 units floats)
+STEP_BLOCK = 32
+
+
 def _gate_weights(cell: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """An LSTM cell's kernel, recurrent kernel and bias with the gates reordered from Keras' (input, forget,
     candidate, output) to (input, forget, output, candidate) and the three sigmoid gates halved: then one
@@ -117,15 +121,10 @@ def _lstm_loop(inputs: np.ndarray, mask, cells: Sequence[Sequence[np.ndarray]], 
     weights = [_gate_weights(cell) for cell in cells]
     directions, units = len(cells), weights[0][1].shape[0]
     recurrent = np.stack([weight[1] for weight in weights])
-    # the input projections in the order each direction reads them: (steps, directions, batch, 4 units),
-    # one contiguous block per step
-    flat = np.ascontiguousarray(inputs, dtype=FLOAT).reshape(batch * length, -1)
-    projected = np.empty((length, directions, batch, 4 * units), dtype=FLOAT)
-    order = np.empty((directions, length), dtype=np.int64)
-    for row, (weight, backward) in enumerate(zip(weights, backwards)):
-        order[row] = np.arange(length)[::-1] if backward else np.arange(length)
-        values = (flat @ weight[0] + weight[2]).reshape(batch, length, 4 * units)
-        projected[:, row] = values[:, order[row]].transpose(1, 0, 2)
+    # the input projections in the order each direction reads them, a block of steps at a time (bounded
+    # memory): (steps, directions, batch, 4 units), contiguous per step
+    order = np.stack([np.arange(length)[::-1] if backward else np.arange(length) for backward in backwards])
+    inputs = np.asarray(inputs, dtype=FLOAT)
     steps_valid = np.stack([valid[:, order[row]].T for row in range(directions)], axis=1)  # (steps, dirs, batch)
     complete = np.asarray(steps_valid.all(axis=(1, 2)))
     hidden = np.zeros((directions, batch, units), dtype=FLOAT)
@@ -134,9 +133,16 @@ def _lstm_loop(inputs: np.ndarray, mask, cells: Sequence[Sequence[np.ndarray]], 
     previous = hidden
     gates = np.empty((directions, batch, 4 * units), dtype=FLOAT)
     half = FLOAT(0.5)
+    projected = np.empty((min(STEP_BLOCK, length), directions, batch, 4 * units), dtype=FLOAT)
     for step in range(length):
+        if step % STEP_BLOCK == 0:
+            block = order[:, step:step + STEP_BLOCK]
+            for row, weight in enumerate(weights):
+                values = inputs[:, block[row]] @ weight[0]  # (batch, steps, 4 units)
+                values += weight[2]
+                projected[:block.shape[1], row] = values.transpose(1, 0, 2)
         np.matmul(hidden, recurrent, out=gates)
-        gates += projected[step]
+        gates += projected[step % STEP_BLOCK]
         np.tanh(gates, out=gates)
         sigmoids = gates[..., :3 * units]
         sigmoids *= half
