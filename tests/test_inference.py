@@ -250,3 +250,25 @@ def test_scorer_interface(datasets):
     assert sum(counted) == len(arrays) and len(counted) == 4
     assert np.all((probabilities >= 0) & (probabilities <= 1))
     assert scorer.predict([]).shape == (0,)
+
+
+def test_engine_variable_scores_with_keras(monkeypatch, datasets):
+    from mirtron_tools.inference import ENGINE_VARIABLE
+    from mirtron_tools.inference.blas import limit_blas_threads
+
+    path = TEST_DATA / "tiny_model.keras"
+    arrays = model_inputs(datasets["synthetic_hairpins.npz"])
+    light = load_scorer(path)
+    monkeypatch.setenv(ENGINE_VARIABLE, "keras")
+    heavy = load_scorer(path)
+    assert (light.engine, heavy.engine) == ("numpy", "keras")
+    assert np.abs(light.predict(arrays) - heavy.predict(arrays)).max() <= TOLERANCE
+    assert limit_blas_threads(1) in (True, False)
+
+
+def test_threads_give_the_same_probabilities(datasets):
+    path = bundled_models()["premirna"]
+    manifest = read_manifest(path)
+    arrays = _arrays(manifest, datasets["scan_candidates.npz"])
+    one = load_scorer(path).predict(arrays, batch_size=8)
+    assert np.array_equal(load_scorer(path, threads=2).predict(arrays, batch_size=8), one)
