@@ -286,3 +286,18 @@ def test_genome_model_equals_eager_keras(datasets, keras_models):
     for rows in length_batches([len(array) for array in arrays], 16):
         eager = np.asarray(keras_models(path)(pad([arrays[row] for row in rows]), training=False)).reshape(-1)
         assert np.abs(eager - light[rows]).max() <= 1e-6
+
+
+def test_weights_are_found_where_keras_saves_them():
+    from mirtron_tools.inference.graph import Graph, snake_case
+    from mirtron_tools.inference.layers import Unsupported
+    from mirtron_tools.io.model import read_network
+
+    assert [snake_case(name) for name in ("Conv1D", "BoostedTrees", "AttentionPooling", "Functional", "Dense")] \
+        == ["conv1d", "boosted_trees", "attention_pooling", "functional", "dense"]
+    config, weights = read_network(TEST_DATA / "tiny_model.keras")
+    assert not any("optimizer" in key for key in weights)
+    Graph(config, weights)
+    missing = {key: value for key, value in weights.items() if "/attention_pooling/" not in key}
+    with pytest.raises(Unsupported, match="AttentionPooling"):
+        Graph(config, missing)

@@ -120,6 +120,8 @@ class Graph:
         last_read: dict[tuple, int] = {}
         for step, (_, _, nodes) in enumerate(self.steps):
             for node in nodes:
+                if not isinstance(node, dict) or not isinstance(node.get("args", []), list):
+                    raise Unsupported("a graph saved in another format than Keras 3's")
                 for reference in _references(node):
                     if reference[0] not in known:
                         raise Unsupported(f"graph reads {reference[0]!r}, which it does not hold")
