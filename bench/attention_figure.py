@@ -75,18 +75,17 @@ def main() -> None:
         raise SystemExit(f"{SPLIT} is absent (set MIRTRON_SHARED_DATA to point at shared/data)")
     suffix = "" if args.method == "attention" else "_mutagenesis"
     output = Path(args.output or HERE.parent / "docs" / f"attention_rorbach2018_test{suffix}.png")
-    from mirtron_tools.cli import attend
+    from mirtron_tools.explanation import ExplainRequest, explain
 
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work)
         fasta, labels, count = write_inputs(folder)
-        command = [str(fasta), "-o", str(folder / "a.tsv"), "--labels", str(labels), "--plots",
-                   str(folder / "figures"), "--top", "0", "--method", args.method, "--threads", args.threads, "-q"]
-        if args.model:
-            command += ["--model", args.model]
-        print("mt-attend " + " ".join(command))
-        if attend.main(command) != 0:
-            raise SystemExit("mt-attend failed")
+        print(f"mt-attend {fasta} -o a.tsv --labels {labels} --plots figures --top 0 --method {args.method} "
+              f"--threads {args.threads}" + (f" --model {args.model}" if args.model else "") + " (as a library call)")
+        explain(ExplainRequest(str(fasta), str(folder / "a.tsv"), args.method, model=args.model, labels=str(labels),
+                               top=0, plots=str(folder / "figures"), predictions=str(folder / "a.predictions.tsv"),
+                               aggregate=str(folder / "a.aggregate.tsv"), threads=int(args.threads)),
+                create_plots=True)
         output.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(folder / "figures" / f"aggregate_{args.method}.png", output)
         print(f"{count} hairpins of the Rorbach 2018 test split; figure: {output}")

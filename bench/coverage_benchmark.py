@@ -170,7 +170,6 @@ def auc_comparison(work: Path, seeds: int, epochs: int) -> dict:
     from simulate import ExpressionLevel, place_hairpins, simulate_reads, write_alignments
 
     from mirtron_tools.backend import load_tensorflow
-    from mirtron_tools.cli import coverage as coverage_cli
     from mirtron_tools.coverage import coverage_channels
     from mirtron_tools.encoding import model_inputs
     from mirtron_tools.io.coverage import read_coverage
@@ -178,6 +177,7 @@ def auc_comparison(work: Path, seeds: int, epochs: int) -> dict:
     from mirtron_tools.metrics import roc_auc
     from mirtron_tools.model import Architecture
     from mirtron_tools.prediction import predict_arrays
+    from mirtron_tools.read_collection import CollectRequest, collect
     from mirtron_tools.training import TrainingConfig, fit, set_seed
 
     ids, sequences, labels, held_out = rorbach_split()
@@ -212,8 +212,8 @@ def auc_comparison(work: Path, seeds: int, epochs: int) -> dict:
         reads = simulate_reads(genome, level, seed=100 + number, background_reads=2_000)
         bam = work / f"level{number}.bam"
         write_alignments(bam, contigs, reads)
-        assert coverage_cli.main([str(work / "real.npz"), str(bam), "-o", str(work / f"level{number}.cov.npz"),
-                                  "-q"]) == 0
+        collect(CollectRequest(str(work / "real.npz"), [str(bam)], str(work / f"level{number}.cov.npz"),
+                               str(work / f"level{number}.cov.tsv")))
         coverage = read_coverage(work / f"level{number}.cov.npz")
         hairpin_reads = np.array([int(line.split("\t")[5]) for line in
                                   (work / f"level{number}.cov.tsv").read_text().splitlines()[2:]])

@@ -42,9 +42,9 @@ def main() -> None:
     import pysam
 
     from mirtron_tools.candidates import encode_candidates
-    from mirtron_tools.cli import coverage
     from mirtron_tools.io.coverage import read_coverage
     from mirtron_tools.io.encoded import write_encoded
+    from mirtron_tools.read_collection import CollectRequest, collect
 
     names = dict(line.split("\t") for line in
                  (SHARED / "derived_splits" / "chr14_mirbase22_hairpins.names.tsv").read_text().splitlines())
@@ -64,7 +64,7 @@ def main() -> None:
             bams.append(str(work / bam.name))
         (work / "loci.fa").write_text("".join(f">{header}\n{sequence}\n" for _, header, sequence, _ in loci))
         write_encoded(work / "loci.npz", encode_candidates(work / "loci.fa"))
-        assert coverage.main([str(work / "loci.npz"), *bams, "-o", str(work / "loci.cov.npz"), "-q"]) == 0
+        collect(CollectRequest(str(work / "loci.npz"), bams, str(work / "loci.cov.npz"), str(work / "loci.cov.tsv")))
         tracks = read_coverage(work / "loci.cov.npz")
 
     figure, axes = plt.subplots(len(loci), 1, figsize=(9, 2.6 * len(loci)), constrained_layout=True)

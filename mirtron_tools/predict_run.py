@@ -56,7 +56,9 @@ class PredictRequest:
 def predict(request: PredictRequest, engine: Callable[[], None] = lambda: None, progress_factory=None) -> None:
     """Score ``request.inputs`` (one FASTA or NPZ, or the NPZs of every piece of one scan) or merge scores NPZs.
 
-    ``engine`` is called once before the model loads (the command loads TensorFlow there);
+    Models are scored in numpy (:mod:`mirtron_tools.inference`); ``engine`` is called only when a model needs
+    Keras after all (a layer the numpy scorer lacks, or ``MIRTRON_TOOLS_ENGINE=keras``: the command loads
+    TensorFlow there);
     ``progress_factory()`` gives a callable counting scored hairpins, with ``close()``."""
     from .errors import InputError
     from .io.pieces import is_scores
@@ -70,6 +72,10 @@ def predict(request: PredictRequest, engine: Callable[[], None] = lambda: None, 
                              "the scores of a scan's pieces (mt-predict PIECE.npz -o PIECE.scores.npz)")
         _merge(request, inputs, output_format)
         return
+    from .io.hairpins import sniff_hairpins
+
+    for path in inputs:  # the first records of each input, before any model is read
+        sniff_hairpins(path)
     request.pieces = _scan_pieces(request, inputs, output_format) if len(inputs) > 1 else inputs
     _score(request, output_format, engine, progress_factory or _NoProgress)
 
@@ -181,11 +187,10 @@ def _score(request: PredictRequest, output_format: str, engine: Callable[[], Non
     settings.model_name = model_path.name
     outputs = CallOutputs(settings, reads.model if reads is not None else None)  # reads --labels and --known
 
-    engine()
-    from .io.model import load_model
-    from .prediction import LengthCheck, compiled
+    from .inference import load_scorer
+    from .prediction import LengthCheck
 
-    model, manifest = load_model(model_path)
+    model = load_scorer(model_path, manifest, engine, request.threads)  # numpy; Keras only for a layer it lacks
     logger.info("model %s (task %s, threshold %.3f)", model_path.name, manifest.get("task"), settings.threshold)
     if request.report:
         from functools import partial
@@ -211,8 +216,6 @@ def _score(request: PredictRequest, output_format: str, engine: Callable[[], Non
     else:
         outputs.write(scored, request.source)
     progress.close()
-    logger.debug("tracing: %.2f s for the whole run (one trace per model)",
-                 compiled(model, len(manifest.get("channels", []))).trace_seconds)
     stats.report(request.source)
     if warning := lengths.message(model_path.name):
         logger.warning("%s", warning)
@@ -287,10 +290,8 @@ def model_attention(model, inputs, encoded, batch_size: int = 256
     not)`` for a model without an attention layer. ``inputs``: the run's
     :class:`mirtron_tools.scoring.ModelInputs`; ``encoded``: the candidates (an ``EncodedSet``)."""
     from .errors import ModelError
-    from .prediction import attention_arrays
-
     try:
-        _, weights = attention_arrays(model, inputs.arrays(encoded, inputs.extra(encoded)), batch_size)
+        _, weights = model.attention(inputs.arrays(encoded, inputs.extra(encoded)), batch_size)
     except ModelError as error:
         return None, (f"no attention strips: {error} (mt-attend --method mutagenesis explains hairpin models "
                       "position by position)")

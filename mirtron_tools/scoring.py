@@ -83,11 +83,15 @@ def score_chunks(model, inputs: ModelInputs, chunks: Iterable[EncodedSet], batch
                  reads: ReadScoring | None = None) -> Iterator[Scored]:
     """Probabilities of every chunk, in order; ``adjust`` re-weights them (``--prior``), ``on_chunk`` sees
     every chunk (e.g. a length check) and ``progress`` counts scored hairpins batch by batch; ``reads``
-    (a read-aware model) moves the probabilities by each row's read evidence."""
+    (a read-aware model) moves the probabilities by each row's read evidence. ``model``: a
+    :class:`~mirtron_tools.inference.Scorer` (:func:`~mirtron_tools.inference.load_scorer`) or a Keras model."""
+    from .inference import Scorer
     from .prediction import predict_arrays
 
     for chunk in chunks:
-        probabilities = predict_arrays(model, inputs.arrays(chunk, inputs.extra(chunk)), batch_size, progress)
+        arrays = inputs.arrays(chunk, inputs.extra(chunk))
+        probabilities = (model.predict(arrays, batch_size, progress) if isinstance(model, Scorer)
+                         else predict_arrays(model, arrays, batch_size, progress))
         if adjust is not None:
             probabilities = adjust(probabilities)
         if on_chunk is not None:

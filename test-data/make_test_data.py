@@ -70,8 +70,8 @@ def train_tiny(output: Path, work: Path, data, seed: int, epochs: int, units: in
 
 
 def main() -> None:
-    from mirtron_tools.cli import predict
     from mirtron_tools.datasets import read_training_data
+    from mirtron_tools.predict_run import PredictRequest, predict
 
     positives = hairpin_set(10, True, seed=11, prefix="syn_mirtron_")
     negatives = hairpin_set(10, False, seed=12, prefix="syn_canonical_")
@@ -90,8 +90,8 @@ def main() -> None:
         encode(HERE / f"{name}.fa", work / f"{name}.npz")
     train_tiny(HERE / "tiny_model.keras", work, read_training_data([work / "train_positive.npz"],
                                                                     [work / "train_negative.npz"]), 7, 25, 8)
-    assert predict.main(["--model", str(HERE / "tiny_model.keras"), str(HERE / "synthetic_hairpins.fa"),
-                         "-o", str(HERE / "tiny_predictions.tsv"), "-q"]) == 0
+    predict(PredictRequest([str(HERE / "synthetic_hairpins.fa")], str(HERE / "tiny_predictions.tsv"),
+                           model=str(HERE / "tiny_model.keras")))
     make_attention_goldens(work)
     make_coverage_data()
     make_genome_scan_data()
@@ -109,20 +109,20 @@ def make_synthetic_encoded() -> None:
 
 def make_attention_goldens(work: Path) -> None:
     """tiny_attention.tsv (mt-attend, all 20 hairpins) and tiny_mutagenesis.tsv (two hairpins)."""
-    from mirtron_tools.cli import attend
+    from mirtron_tools.explanation import ExplainRequest, explain
 
     model, hairpins = str(HERE / "tiny_model.keras"), str(HERE / "synthetic_hairpins.npz")
-    sidecars = ["--predictions", str(work / "p.tsv"), "--aggregate", str(work / "a.tsv"), "-q"]
-    assert attend.main(["--model", model, hairpins, "-o", str(HERE / "tiny_attention.tsv"), *sidecars]) == 0
-    assert attend.main(["--model", model, hairpins, "-o", str(HERE / "tiny_mutagenesis.tsv"), "--method",
-                        "mutagenesis", "--ids", "syn_mirtron_0001,syn_canonical_0001", *sidecars]) == 0
+    sidecars = {"predictions": str(work / "p.tsv"), "aggregate": str(work / "a.tsv")}
+    explain(ExplainRequest(hairpins, str(HERE / "tiny_attention.tsv"), model=model, **sidecars))
+    explain(ExplainRequest(hairpins, str(HERE / "tiny_mutagenesis.tsv"), "mutagenesis", model=model,
+                           ids=["syn_mirtron_0001", "syn_canonical_0001"], **sidecars))
 
 
 def make_coverage_data() -> None:
     """Simulated genome, candidates, reads (BAM) and the mt-encode / mt-coverage goldens for them."""
     from simulate import ExpressionLevel, loci_bed_rows, place_hairpins, simulate_reads, write_alignments
 
-    from mirtron_tools.cli import coverage
+    from mirtron_tools.read_collection import CollectRequest, collect
 
     hairpins = ([(identifier, sequence, True) for identifier, sequence
                  in hairpin_set(8, True, seed=31, prefix="sim_mirtron_")]
@@ -142,8 +142,8 @@ def make_coverage_data() -> None:
     write_alignments(HERE / "sim_reads.bam", {name: len(sequence) for name, sequence in genome.contigs.items()},
                      reads)
     encode(HERE / "sim_candidates.bed", HERE / "sim_candidates.npz", genome=HERE / "sim_genome.fa")
-    assert coverage.main([str(HERE / "sim_candidates.npz"), str(HERE / "sim_reads.bam"),
-                          "-o", str(HERE / "sim_candidates.cov.npz"), "-q"]) == 0
+    collect(CollectRequest(str(HERE / "sim_candidates.npz"), [str(HERE / "sim_reads.bam")],
+                           str(HERE / "sim_candidates.cov.npz"), str(HERE / "sim_candidates.cov.tsv")))
 
 
 def make_genome_scan_data() -> None:
@@ -177,8 +177,8 @@ def make_scan_pieces() -> None:
 
     from mirtron_tools.introns import ScanParameters
 
-    from mirtron_tools.cli import predict
     from mirtron_tools.genome_scan import plan_scan, scan_genome, scan_plan, write_scan
+    from mirtron_tools.predict_run import PredictRequest, predict
 
     genome, annotation, decoys = HERE / "scan_genome.fa", HERE / "scan_genes.gtf", ScanParameters(decoys=True)
     with tempfile.TemporaryDirectory() as folder:
@@ -187,11 +187,11 @@ def make_scan_pieces() -> None:
         shutil.copyfile(work / "plans" / "piece_1.plan.npz", HERE / "scan_piece_1.plan.npz")
         for index in (1, 2, 3):
             write_scan(work / f"piece_{index}.npz", scan_plan(work / "plans" / f"piece_{index}.plan.npz", genome))
-            assert predict.main([str(work / f"piece_{index}.npz"), "-o", str(HERE / f"scan_piece_{index}.scores.npz"),
-                                 "-q"]) == 0
+            predict(PredictRequest([str(work / f"piece_{index}.npz")], str(HERE / f"scan_piece_{index}.scores.npz"),
+                                   "npz"))
         write_scan(work / "whole.npz", scan_genome(genome, annotation, decoys))
-        assert predict.main([str(work / "whole.npz"), "-o", str(HERE / "scan_calls.bed"), "--survey",
-                             str(HERE / "scan_survey.tsv"), "--known", str(HERE / "scan_planted.bed"), "-q"]) == 0
+        predict(PredictRequest([str(work / "whole.npz")], str(HERE / "scan_calls.bed"), "bed",
+                               survey=str(HERE / "scan_survey.tsv"), known=str(HERE / "scan_planted.bed")))
 
 
 def make_coverage_model(work: Path) -> None:

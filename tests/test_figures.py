@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def test_one_safe_name_rule_for_figure_files():
-    from mirtron_tools.cli.attend import figure_name, safe_name
+    from mirtron_tools.explanation import figure_name, safe_name
 
     assert safe_name("chr1:100-160(+)") == "chr1_100-160_plus"
     assert safe_name("chr1:100-160(-)") == "chr1_100-160_minus"
@@ -16,7 +16,7 @@ def test_one_safe_name_rule_for_figure_files():
 
 
 def test_network_share_note_from_the_manifest():
-    from mirtron_tools.cli.attend import network_share_note
+    from mirtron_tools.explanation import network_share_note
     from mirtron_tools.io.model import read_manifest, resolve_model
 
     assert network_share_note({"training": {"tree_weight": 0.5}}) == (

@@ -163,7 +163,7 @@ def execute(args: argparse.Namespace) -> int:
                   files_only={"--survey-plot": "a PNG figure", "--report": "an HTML report",
                               **({"-o": "an NPZ"} if output_format == "npz" else {})})
     refuse_sidecar_outputs(outputs, inputs)
-    for path in inputs:  # before TensorFlow is loaded
+    for path in inputs:  # before any model is read
         check_input_file(path)
     request = PredictRequest(
         inputs, args.output, output_format, model=args.model, coverage=list(args.coverage),

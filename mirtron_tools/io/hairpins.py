@@ -43,3 +43,20 @@ def input_ids(path: str) -> list[str] | None:
     if looks_like_npz(path):
         return encoded_ids(path)
     return [record.identifier for record in read_fasta(path)]
+
+
+def sniff_hairpins(path: str, records: int = 8) -> None:
+    """Check the format of a hairpin input from its first ``records`` records (FASTA or mt-encode NPZ), so
+    that a table or a protein FASTA given as hairpins fails in a moment, before a model is read; raises
+    :class:`~mirtron_tools.errors.InputError`. Standard input is checked as it is read (it is read once)."""
+    from .encoded import iter_encoded
+    from .fasta import read_fasta
+    from .npz import looks_like_npz
+
+    if path == "-":
+        return
+    if looks_like_npz(path):
+        next(iter_encoded(path, records), None)
+        return
+    for _ in itertools.islice(read_fasta(path, unique_ids=False), records):
+        pass

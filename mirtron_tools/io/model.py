@@ -12,10 +12,13 @@ import zipfile
 import zlib
 from importlib import resources
 from pathlib import Path
-from typing import TypeGuard
+from typing import TYPE_CHECKING, TypeGuard
 
 from ..errors import FormatVersionError, ModelError
 from .atomic import WRITE_ERRORS, atomic_path
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MANIFEST_MEMBER = "mirtron_manifest.json"
 MODEL_FORMAT = "mirtron_tools.model"
@@ -188,3 +191,32 @@ def update_manifest(path: str | os.PathLike, changes: dict) -> dict:
                     target.writestr(member, source.read(member.filename))
             target.writestr(MANIFEST_MEMBER, json.dumps(manifest, indent=2, sort_keys=True))
     return manifest
+
+
+def read_network(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
+    """The Keras graph and weights of a model file, without Keras or TensorFlow.
+
+    Returns ``(config, weights)``: the parsed ``config.json`` and every variable of ``model.weights.h5``
+    as a numpy array keyed by its path in the archive (``layers/functional/layers/dense/vars/0``),
+    optimizer state left out. Raises :class:`~mirtron_tools.errors.ModelError` for a damaged file."""
+    import io
+
+    import h5py
+    import numpy as np
+
+    name = str(path)
+    weights: dict[str, np.ndarray] = {}
+    try:
+        with zipfile.ZipFile(name) as archive:
+            config = json.loads(archive.read("config.json"))
+            payload = archive.read("model.weights.h5")
+        with h5py.File(io.BytesIO(payload), "r") as store:
+            def keep(key: str, item) -> None:
+                if isinstance(item, h5py.Dataset) and "/optimizer/" not in f"/{key}":
+                    weights[key] = np.asarray(item[()])
+
+            store.visititems(keep)
+    except (KeyError, zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError, OSError, EOFError,
+            zlib.error) as error:
+        raise ModelError(f"{name}: corrupt model file ({error})") from None
+    return config, weights
