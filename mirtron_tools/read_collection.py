@@ -15,6 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .coverage import DEFAULT_FLANK
+from .io.bam import ReadFilter
 
 logger = logging.getLogger("mirtron_tools.coverage")
 
@@ -28,12 +29,7 @@ class CollectRequest:
     output: str
     table: str
     flank: int = DEFAULT_FLANK
-    min_mapq: int = 0
-    min_read_length: int = 16
-    max_read_length: int = 35
-    keep_duplicates: bool = False
-    keep_secondary: bool = False
-    keep_supplementary: bool = False
+    read_filter: ReadFilter = field(default_factory=ReadFilter)
     contig_aliases: dict[str, str] = field(default_factory=dict)
     allow_missing_contigs: bool = False
     genome: str | None = None
@@ -47,14 +43,15 @@ def collect(request: CollectRequest, progress_factory: Callable[[str, int], Any]
     from .coverage import CoverageSet, summary_row
     from .errors import InputError
     from .io.atomic import atomic_outputs
-    from .io.bam import ReadFilter, check_regions_in_contigs, collect_coverage, prepare_alignments
+    from .io.bam import check_regions_in_contigs, collect_coverage, prepare_alignments
     from .io.coverage import write_coverage, write_summary
     from .io.encoded import read_encoded
     from .io.reads import check_distinct_alignments, collect_evidence
 
-    if request.min_read_length > request.max_read_length:
-        raise InputError("mt-coverage", f"--min-read-length {request.min_read_length} is above "
-                         f"--max-read-length {request.max_read_length}")
+    read_filter = request.read_filter
+    if read_filter.min_length > read_filter.max_length:
+        raise InputError("mt-coverage", f"--min-read-length {read_filter.min_length} is above "
+                         f"--max-read-length {read_filter.max_length}")
     check_distinct_alignments(request.alignments)
     encoded = read_encoded(request.encoded)
     regions = regions_of(encoded, request.encoded)
@@ -63,8 +60,6 @@ def collect(request: CollectRequest, progress_factory: Callable[[str, int], Any]
     check_regions_in_contigs(regions, encoded.ids, request.encoded, inputs)
     for note in inputs.notes:
         logger.warning(note)
-    read_filter = ReadFilter(request.min_mapq, request.min_read_length, request.max_read_length,
-                             request.keep_duplicates, request.keep_secondary, request.keep_supplementary)
     logger.info("%d candidates, %d alignment file(s), %d mapped reads in all", len(encoded),
                 len(request.alignments), inputs.library_size)
     progress = (progress_factory or _no_progress)("counting reads", len(encoded))
@@ -87,7 +82,7 @@ def collect(request: CollectRequest, progress_factory: Callable[[str, int], Any]
                                       for identifier, region, (_, summary) in zip(encoded.ids, regions, results)),
                       comments=[f"mt-coverage of {Path(request.encoded).name}: {len(request.alignments)} alignment "
                                 f"file(s), {inputs.library_size} mapped reads, flank {request.flank} nt, reads "
-                                f"{request.min_read_length}-{request.max_read_length} nt, MAPQ >= {request.min_mapq}"],
+                                f"{read_filter.min_length}-{read_filter.max_length} nt, MAPQ >= {read_filter.min_mapq}"],
                       group=group)
     with_reads = sum(1 for _, summary in results if summary.total_reads)
     if not with_reads:

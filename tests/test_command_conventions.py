@@ -200,7 +200,7 @@ def test_ci_script_leaves_the_checkouts_venv_alone():
 # 6. Small consistency: metric names written one way in every message
 
 def test_metric_names_are_written_one_way():
-    from mirtron_tools.cli.predict import _metrics_text
+    from mirtron_tools.listing import _metrics_text
     from mirtron_tools.metrics import METRIC_NAMES, metrics_text
 
     values = {name: 1.0 for name in METRIC_NAMES}

@@ -467,14 +467,17 @@ def test_a_file_size_limit_after_the_model_loaded(tmp_path, case):
     arguments = ["-m", str(TEST_DATA / "tiny_model.keras"), str(TEST_DATA / "synthetic_hairpins.npz"),
                  *(arg.format(out=out) for arg in argv)]
     script = ("import resource, sys\n"
+              "from mirtron_tools import inference\n"
               "from mirtron_tools.io import model\n"
               "from mirtron_tools.cli import " + module + " as command\n"
-              "load = model.load_model\n"
-              "def limited(*args, **kwargs):\n"
-              "    loaded = load(*args, **kwargs)\n"
-              "    resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200))\n"
-              "    return loaded\n"
-              "model.load_model = limited\n"
+              "def limit_after(load):\n"
+              "    def limited(*args, **kwargs):\n"
+              "        loaded = load(*args, **kwargs)\n"
+              "        resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200))\n"
+              "        return loaded\n"
+              "    return limited\n"
+              "model.load_model = limit_after(model.load_model)  # Keras\n"
+              "inference.load_scorer = limit_after(inference.load_scorer)  # the numpy scorer\n"
               f"sys.exit(command.main({arguments!r}))\n")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=180,
                             env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"})

@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def execute(args: argparse.Namespace) -> int:
     from ..io.atomic import check_outputs
-    from ..io.bam import read_contig_aliases
+    from ..io.bam import ReadFilter, read_contig_aliases
     from ..io.npz import refuse_sidecar_outputs, table_path
     from ..read_collection import CollectRequest, collect
 
@@ -83,10 +83,11 @@ def execute(args: argparse.Namespace) -> int:
                    *(value for value in args.contig_alias if "=" not in value)],
                   files_only={"-o": "an NPZ"})
     refuse_sidecar_outputs({"-o": args.output, "--table": table}, [args.encoded])
-    collect(CollectRequest(args.encoded, list(args.alignments), args.output, str(table), args.flank, args.min_mapq,
-                           args.min_read_length, args.max_read_length, args.keep_duplicates, args.keep_secondary,
-                           args.keep_supplementary, read_contig_aliases(args.contig_alias),
-                           args.allow_missing_contigs, args.genome, args.threads),
+    read_filter = ReadFilter(args.min_mapq, args.min_read_length, args.max_read_length, args.keep_duplicates,
+                             args.keep_secondary, args.keep_supplementary)
+    collect(CollectRequest(args.encoded, list(args.alignments), args.output, str(table), args.flank, read_filter,
+                           read_contig_aliases(args.contig_alias), args.allow_missing_contigs, args.genome,
+                           args.threads),
             lambda label, total: common.Progress(label, total, args.quiet))
     return 0
 

@@ -487,50 +487,66 @@ def _run_job(job: CoverageJob, inputs: AlignmentInputs, flank: int, read_filter:
             alignments.close()
 
 
-def _run_job_safely(arguments):
-    """Worker entry: errors come back as values (InputError does not pickle with its fields)."""
+def _call_safely(arguments):
+    """Worker entry: ``(function, *args)`` -> ``("ok", result)``, or ``("error", (source, problem, line))``
+    for an InputError (which does not pickle with its fields)."""
+    function, *rest = arguments
     try:
-        return "ok", _run_job(*arguments)
+        return "ok", function(*rest)
     except InputError as error:
         return "error", (error.source, error.problem, error.line)
+
+
+def contig_jobs(regions: Sequence[Region], skip: Sequence[bool] | None = None) -> list[list[int]]:
+    """Rows to count, grouped by contig, sorted by position and split into jobs of :data:`JOB_CANDIDATES`
+    (jobs never mix contigs, so different contigs run in parallel); the largest jobs first. ``skip`` marks
+    rows left out."""
+    by_contig: dict[str, list[int]] = {}
+    for row, region in enumerate(regions):
+        if skip is None or not skip[row]:
+            by_contig.setdefault(region.contig, []).append(row)
+    jobs: list[list[int]] = []
+    for rows in by_contig.values():
+        rows.sort(key=lambda row: (regions[row].start, regions[row].end))
+        jobs.extend(rows[first:first + JOB_CANDIDATES] for first in range(0, len(rows), JOB_CANDIDATES))
+    jobs.sort(key=lambda job: -len(job))
+    return jobs
+
+
+def run_jobs(function: Callable, arguments: Sequence[tuple], threads: int, consume: Callable[[list], None]) -> None:
+    """``function(*argument)`` for every argument (a list of per-row results each), in ``threads`` worker
+    processes when there are several jobs; ``consume`` takes each job's results as they come (any order).
+    An InputError in a worker is raised here."""
+    def take(outcome) -> None:
+        status, payload = outcome
+        if status == "error":
+            raise InputError(*payload)
+        consume(payload)
+
+    calls = [(function, *argument) for argument in arguments]
+    if threads <= 1 or len(calls) < 2:
+        for call in calls:
+            take(_call_safely(call))
+    else:
+        with process_pool(min(threads, len(calls))) as pool:
+            for outcome in pool.imap_unordered(_call_safely, calls):
+                take(outcome)
 
 
 def collect_coverage(regions: Sequence[Region], structures: Sequence[str], inputs: AlignmentInputs, flank: int,
                      read_filter: ReadFilter, threads: int = 1,
                      progress: Callable[[int], None] | None = None) -> list[tuple[np.ndarray, CandidateSummary]]:
-    """Tracks and summary for every candidate, in input order.
-
-    Candidates are grouped by contig and sorted by position; groups (contigs, split into jobs
-    of :data:`JOB_CANDIDATES`) run in ``threads`` worker processes.
-    """
-    by_contig: dict[str, list[int]] = {}
-    for row, region in enumerate(regions):
-        by_contig.setdefault(region.contig, []).append(row)
-    jobs = []
-    for contig, rows in by_contig.items():
-        rows.sort(key=lambda row: (regions[row].start, regions[row].end))
-        for first in range(0, len(rows), JOB_CANDIDATES):
-            chunk = rows[first:first + JOB_CANDIDATES]
-            jobs.append(CoverageJob(contig, tuple(chunk), tuple(regions[row] for row in chunk),
-                                    tuple(structures[row] for row in chunk)))
-    jobs.sort(key=lambda job: -len(job.rows))
+    """Tracks and summary for every candidate, in input order (jobs of :func:`contig_jobs` in ``threads``
+    worker processes)."""
+    jobs = [CoverageJob(regions[rows[0]].contig, tuple(rows), tuple(regions[row] for row in rows),
+                        tuple(structures[row] for row in rows)) for rows in contig_jobs(regions)]
     results: list = [None] * len(regions)
-    arguments = [(job, inputs, flank, read_filter) for job in jobs]
 
-    def consume(outcome) -> None:
-        status, payload = outcome
-        if status == "error":
-            raise InputError(*payload)
+    def consume(payload) -> None:
         for row, tracks, summary in payload:
             results[row] = (tracks, summary)
         if progress:
             progress(len(payload))
 
-    if threads <= 1 or len(jobs) < 2:
-        for argument in arguments:
-            consume(_run_job_safely(argument))
-    else:
-        with process_pool(min(threads, len(jobs))) as pool:
-            for outcome in pool.imap_unordered(_run_job_safely, arguments):
-                consume(outcome)
+    run_jobs(_run_job, [(job, inputs, flank, read_filter) for job in jobs], threads, consume)
     return results

@@ -17,9 +17,8 @@ import numpy as np
 
 from ..coordinates import Region
 from ..errors import InputError
-from ..pool import process_pool
 from ..reads import EXON_SPAN, INTRON_REACH, Geometry, Reads, evidence, reads_arrays, reads_from_arrays
-from .bam import JOB_CANDIDATES, AlignmentInputs, ReadFilter, open_alignment_file
+from .bam import AlignmentInputs, ReadFilter, contig_jobs, open_alignment_file, run_jobs
 
 
 @dataclass(frozen=True)
@@ -125,14 +124,6 @@ def _run_job(job: ReadJob, inputs: AlignmentInputs, read_filter: ReadFilter):
             alignments.close()
 
 
-def _run_job_safely(arguments):
-    """Worker entry: errors come back as values (InputError does not pickle with its fields)."""
-    try:
-        return "ok", _run_job(*arguments)
-    except InputError as error:
-        return "error", (error.source, error.problem, error.line)
-
-
 def collect_reads(regions: Sequence[Region], geometries: Sequence[Geometry], inputs: AlignmentInputs,
                   read_filter: ReadFilter, skip: Sequence[bool] | None = None, threads: int = 1,
                   progress: Callable[[int], None] | None = None) -> tuple[list[Reads], np.ndarray]:
@@ -144,35 +135,16 @@ def collect_reads(regions: Sequence[Region], geometries: Sequence[Geometry], inp
     samples = len(inputs.paths)
     reads: list[Reads] = [Reads.empty() for _ in regions]
     values = np.zeros((len(regions), samples, len(EVIDENCE)), dtype=np.float32)
-    by_contig: dict[str, list[int]] = {}
-    for row, region in enumerate(regions):
-        if skip is None or not skip[row]:
-            by_contig.setdefault(region.contig, []).append(row)
-    jobs = []
-    for contig, rows in by_contig.items():
-        rows.sort(key=lambda row: (regions[row].start, regions[row].end))
-        for first in range(0, len(rows), JOB_CANDIDATES):
-            chunk = rows[first:first + JOB_CANDIDATES]
-            jobs.append(ReadJob(contig, tuple(chunk), tuple(regions[row] for row in chunk),
-                                tuple(geometries[row] for row in chunk)))
-    arguments = [(job, inputs, read_filter) for job in jobs]
+    jobs = [ReadJob(regions[rows[0]].contig, tuple(rows), tuple(regions[row] for row in rows),
+                    tuple(geometries[row] for row in rows)) for rows in contig_jobs(regions, skip)]
 
-    def consume(outcome) -> None:
-        status, payload = outcome
-        if status == "error":
-            raise InputError(*payload)
+    def consume(payload) -> None:
         for row, found, row_values in payload:
             reads[row], values[row] = found, row_values
         if progress:
             progress(len(payload))
 
-    if threads <= 1 or len(jobs) < 2:
-        for argument in arguments:
-            consume(_run_job_safely(argument))
-    else:
-        with process_pool(min(threads, len(jobs))) as pool:
-            for outcome in pool.imap_unordered(_run_job_safely, arguments):
-                consume(outcome)
+    run_jobs(_run_job, [(job, inputs, read_filter) for job in jobs], threads, consume)
     return reads, values
 
 
