@@ -36,16 +36,12 @@ OUTPUT = MODELS / "premirna.keras"
 BUILT_BY = "python -m recipes premirna"
 PREVIOUSLY_BUILT_BY = "bench/train_premirna_model.py"
 
-SEED = 1
+# the design of the human_mirtron model: seed, members, member shares and the free-energy channel
+SEED, MEMBERS, REGRESSION_WEIGHT, TREE_WEIGHT, ENERGY = (human_mirtron.SEED, human_mirtron.MEMBERS,
+                                                         human_mirtron.REGRESSION_WEIGHT, human_mirtron.TREE_WEIGHT,
+                                                         human_mirtron.ENERGY)
 EPOCHS = 30
 PATIENCE = 6
-MEMBERS = 5
-#: the logistic-regression member's share (0.5 until the trees replaced it: see CHANGELOG.md)
-REGRESSION_WEIGHT = 0.0
-#: the gradient-boosted tree member's share (mt-train --tree-weight): "auto" = chosen by mt-train among
-#: 0.1-0.9 on the out-of-fold AUC of the training data (0.5 fixed until 2026-12-01: see CHANGELOG.md)
-TREE_WEIGHT = "auto"
-ENERGY = True
 MAX_LENGTH = 400
 DATASET = "deepMiRGene/reproduce/dataset"
 #: what the training data are; the manifest's description adds "; built by" the recipe
@@ -114,12 +110,9 @@ def encode_part(folder: Path, part: str, threads: int, shared: Path = SHARED
 
 def training_config(seed: int = SEED, **changes):
     """The bundled model's settings (mt-train --task premirna --seed 1 --epochs 30 --patience 6 --ensemble 5
-    --kmer-weight 0 --tree-weight auto --energy); ``changes`` override them (also used by bench/premirna.py)."""
-    from mirtron_tools.config import TrainingConfig
-
-    settings = {"seed": seed, "epochs": EPOCHS, "patience": PATIENCE, "regression_weight": REGRESSION_WEIGHT,
-                "tree_weight": TREE_WEIGHT, "energy": ENERGY, **changes}
-    return TrainingConfig(**settings)
+    --kmer-weight 0 --tree-weight auto --energy): human_mirtron's and shorter training; ``changes`` override
+    them (also used by bench/premirna.py)."""
+    return human_mirtron.training_config(seed, **{"epochs": EPOCHS, "patience": PATIENCE, **changes})
 
 
 def train_model(positive: Path, negative: Path, threads: int, description: str = "", **changes):
