@@ -211,7 +211,8 @@ def simulate(genome_lengths: dict[str, int], transcripts: list[Transcript], hair
     debris = [(transcript, intron, side) for transcript in expressed for intron in transcript.introns
               for side, draw in (("donor", rng.random()), ("acceptor", rng.random())) if draw < DEBRIS_INTRONS]
     small_levels = [SNO_MEDIAN * np.exp(SNO_SIGMA * rng.standard_normal()) for _ in small_rnas]
-    result, expected = [], {name: [] for name in levels}
+    result: list[Reads] = []
+    expected: dict[str, list[float]] = {name: [] for name in levels}
     for sample in range(samples):
         reads = Reads()
         size = float(np.exp(0.2 * rng.standard_normal()))
@@ -310,7 +311,7 @@ def intron_anchors_of(hairpin: Hairpin, transcripts: list[Transcript]) -> tuple[
     hairpin end (within 5 nt), else None."""
     from mirtron_tools.reads import intron_anchors
 
-    best = (None, None)
+    best: tuple[int | None, int | None] = (None, None)
     nearest = 6
     for transcript in transcripts:
         if transcript.contig != hairpin.contig or transcript.strand != hairpin.strand:

@@ -56,9 +56,7 @@ def test_progress_draws_a_bar_on_a_terminal(monkeypatch, capsys):
 
 
 def test_a_long_command_writes_progress_lines_to_a_non_terminal_stderr(tmp_path, monkeypatch, capsys, test_data):
-    from mirtron_tools.cli import encode
-
-    from mirtron_tools.cli import progress_bar
+    from mirtron_tools.cli import encode, progress_bar
 
     monkeypatch.setattr(progress_bar, "PROGRESS_INTERVAL", 0.0)  # a line on every step instead of every 10 s
     assert encode.main([str(test_data / "synthetic_hairpins.fa"), "-o", str(tmp_path / "x.npz")]) == 0
