@@ -50,17 +50,24 @@ def read_scoring(manifest: dict, model_name: str, coverage: Sequence[str], sourc
         if min_samples is not None:
             raise ModelError(f"{model_name}: --min-samples needs a read-aware model (this one reads no evidence)")
         return None
-    from .io.reads import has_evidence, read_evidence
+    from .io.reads import has_evidence, merge_evidence, read_evidence
     from .reads import ReadModel
     from .scoring import ReadScoring
 
-    if len(coverage) != 1 or not has_evidence(coverage[0]):  # (inputs.check_supplied says what is missing)
-        raise ModelError(f"{model_name}: this model reads the read evidence of one mt-coverage NPZ; give the one "
-                         "made from this NPZ and the BAMs of every sample")
-    evidence = read_evidence(coverage[0])
-    if scan_record is not None and evidence.scan is not None and evidence.scan != scan_record:
-        differs = sorted(key for key in set(scan_record) | set(evidence.scan)
-                         if scan_record.get(key) != evidence.scan.get(key))
-        raise InputError(coverage[0], f"holds the reads of another scan or piece than {source} (differs in "
-                         f"{', '.join(differs)}): run mt-coverage on {source}")
-    return ReadScoring(ReadModel.from_manifest(manifest["reads"], min_samples), evidence, coverage[0])
+    for path in coverage:  # (inputs.check_supplied says what is missing)
+        if not has_evidence(path):
+            raise InputError(path, f"has no read evidence, which model {model_name} reads: give the reads NPZ that "
+                             "mt-coverage made from this NPZ and the BAMs of every sample")
+    found = [read_evidence(path) for path in coverage]
+    if scan_record is not None and any(item.scan is not None for item in found):
+        # the reads of this scan or piece among those given (Galaxy gives a job every piece's reads)
+        matching = [index for index, item in enumerate(found) if item.scan == scan_record]
+        if not matching:
+            other = next(item.scan for item in found if item.scan is not None)
+            assert other is not None
+            differs = sorted(key for key in set(scan_record) | set(other) if scan_record.get(key) != other.get(key))
+            raise InputError(coverage[0], f"holds the reads of another scan or piece than {source} (differs in "
+                             f"{', '.join(differs)}): run mt-coverage on {source}")
+        found, coverage = [found[matching[0]]], [coverage[matching[0]]]
+    evidence = found[0] if len(found) == 1 else merge_evidence(found, coverage)
+    return ReadScoring(ReadModel.from_manifest(manifest["reads"], min_samples), evidence, " ".join(coverage))

@@ -23,6 +23,8 @@ Files (all deterministic):
   scan_piece_1.plan.npz     plan of piece 1 of 3 of that scan with --decoys (mt-encode --split 3)
   scan_piece_{1,2,3}.scores.npz  mt-predict (bundled genome model) of each piece -o PIECE.scores.npz
   scan_calls.bed, scan_survey.tsv  mt-predict of the whole --decoys scan in one job, --known
+  scan_reads.bam            small-RNA reads of the planted hairpins' splice-anchored products and some debris
+                            (tests/simulate.py, planted_bam): the read-aware genome-scan workflow's test
                             scan_planted.bed: what the merge of the pieces must equal (Galaxy test)
   tiny_coverage_model.keras  mt-train on sim_candidates with their coverage (seed 7, 4 units): the
                             model of the Galaxy workflow test (encode -> coverage -> predict -> attend)
@@ -96,6 +98,7 @@ def main() -> None:
     make_coverage_data()
     make_genome_scan_data()
     make_scan_pieces()
+    make_scan_reads()
     make_coverage_model(work)
     for path in work.iterdir():
         path.unlink()
@@ -170,15 +173,22 @@ def make_genome_scan_data() -> None:
     write_scan(HERE / "scan_candidates.npz", scan_genome(HERE / "scan_genome.fa", HERE / "scan_genes.gtf"))
 
 
+def make_scan_reads() -> None:
+    """scan_reads.bam: reads of the planted mirtrons of scan_genome.fa (the read-aware workflow test)."""
+    from simulate import planted_bam
+
+    planted_bam(HERE / "scan_reads.bam", HERE)
+    (HERE / "scan_reads.bam.bai").unlink()  # Galaxy indexes what it uploads; mt-coverage indexes into its cache
+
+
 def make_scan_pieces() -> None:
     """The genome scan in 3 pieces and in one job (see the module docstring)."""
     import shutil
     import tempfile
 
-    from mirtron_tools.introns import ScanParameters
-
     from mirtron_tools.genome_scan import plan_scan, scan_genome, scan_plan, write_scan
     from mirtron_tools.predict_run import PredictRequest, predict
+    from mirtron_tools.scan.parameters import ScanParameters
 
     genome, annotation, decoys = HERE / "scan_genome.fa", HERE / "scan_genes.gtf", ScanParameters(decoys=True)
     with tempfile.TemporaryDirectory() as folder:

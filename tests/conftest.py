@@ -75,36 +75,3 @@ def run_scan(output: Path | str, *options: str, genome: Path | str = "scan_genom
 def assert_files_equal(expected: Path, actual: Path) -> None:
     assert actual.read_text() == expected.read_text(), f"{actual} differs from golden {expected}"
 
-
-def planted_bam(path, test_data=TEST_DATA, extra_contig: str | None = None):
-    """A BAM on the test genome: mirtron products at the planted hairpins' splice-site ends, and debris."""
-    import pysam
-
-    lengths = {line.split("\t")[0]: int(line.split("\t")[1])
-               for line in (test_data / "scan_genome.fa.fai").read_text().splitlines()}
-    if extra_contig:
-        lengths = {extra_contig: 1000}
-    rows = []
-    for line in (test_data / "scan_planted.bed").read_text().splitlines():
-        contig, start, end, name, _, strand = line.split("\t")
-        start, end = int(start), int(end)
-        five = (start, start + 22) if strand == "+" else (end - 22, end)
-        three = (end - 22, end) if strand == "+" else (start, start + 22)
-        rows += [(contig, *five, strand)] * 6 + [(contig, *three, strand)] * 3
-    rows += [("gm1", 2000, 2030, "+")] * 4
-    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": n, "LN": n_} for n, n_ in lengths.items()]}
-    unsorted = path.with_suffix(".unsorted.bam")
-    with pysam.AlignmentFile(str(unsorted), "wb", header=header) as output:
-        for number, (contig, start, end, strand) in enumerate(rows):
-            segment = pysam.AlignedSegment(output.header)
-            segment.query_name, segment.flag = f"r{number}", 16 if strand == "-" else 0
-            segment.reference_id = list(lengths).index(extra_contig or contig)
-            segment.reference_start, segment.mapping_quality = start % 900 if extra_contig else start, 30
-            segment.cigartuples = [(0, end - start)]
-            segment.query_sequence = "A" * (end - start)
-            segment.query_qualities = pysam.qualitystring_to_array("I" * (end - start))
-            output.write(segment)
-    pysam.sort("-o", str(path), str(unsorted))
-    pysam.index(str(path))
-    unsorted.unlink()
-    return path

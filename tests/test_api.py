@@ -62,7 +62,7 @@ def test_train_gives_the_model_that_mt_train_writes(test_data, tmp_path):
 def test_reads_and_read_aware_scoring_without_argv(test_data, tmp_path, capsys):
     """A scan, its reads and their read-aware scoring through the library (mirtron_tools.genome_scan,
     read_collection, predict_run) write what mt-encode, mt-coverage and mt-predict write."""
-    from conftest import planted_bam
+    from simulate import planted_bam
 
     from mirtron_tools.cli import coverage as coverage_command
     from mirtron_tools.cli import predict as predict_command

@@ -192,6 +192,8 @@ WORKFLOW_STEPS = {
     "mirtron_candidates.ga": ["mt_encode", "mt_coverage", "mt_predict", "mt_attend"],
     # plan the pieces, scan each piece, score each piece, merge the pieces' scores
     "genome_scan.ga": ["mt_encode", "mt_encode", "mt_predict", "mt_predict"],
+    # the same with each piece's reads collected and scored by the read-aware genome model
+    "genome_scan_reads.ga": ["mt_encode", "mt_encode", "mt_coverage", "mt_predict", "mt_predict"],
 }
 
 

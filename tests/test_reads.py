@@ -7,7 +7,8 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import planted_bam, write
+from conftest import write
+from simulate import planted_bam
 
 from mirtron_tools.cli import coverage as coverage_cli
 from mirtron_tools.cli import encode, predict
@@ -146,7 +147,7 @@ def test_read_aware_genome_scan_chain(planted, test_data, tmp_path, capsys):
     assert "read signatures permuted" in survey.read_text()
 
 
-def test_read_aware_pieces_merge_to_one_run(planted, test_data, tmp_path):
+def test_read_aware_pieces_merge_to_one_run(planted, test_data, tmp_path, capsys):
     scan, bam, reads_npz = planted
     whole = tmp_path / "whole.tsv"
     assert predict.main([str(scan), "--coverage", str(reads_npz), "-o", str(whole),
@@ -163,10 +164,17 @@ def test_read_aware_pieces_merge_to_one_run(planted, test_data, tmp_path):
         assert coverage_cli.main([str(piece), str(bam), "-o", str(piece_reads), "-q"]) == 0
         scores.append(tmp_path / f"{name}.scores.npz")
         assert predict.main([str(piece), "--coverage", str(piece_reads), "-o", str(scores[-1]), "-q"]) == 0
+    # a piece given every piece's reads (as Galaxy gives a mapped job a reduced collection) takes its own
+    own, given_all = tmp_path / "own.tsv", tmp_path / "all.tsv"
+    piece_reads = sorted(str(path) for path in tmp_path.glob("piece_*.reads.npz"))
+    assert predict.main([str(tmp_path / "piece_1.npz"), "--coverage", piece_reads[0], "-o", str(own), "-q"]) == 0
+    assert predict.main([str(tmp_path / "piece_1.npz"), "--coverage", *reversed(piece_reads), "-o", str(given_all),
+                         "-q"]) == 0
+    assert own.read_text() == given_all.read_text()
     # a piece scored with the whole scan's reads: another scan's record
     wrong = tmp_path / "wrong.scores.npz"
-    assert predict.main([str(tmp_path / "piece_01.npz"), "--coverage", str(reads_npz), "-o", str(wrong), "-q"]) == 1
-    assert not wrong.exists()
+    assert predict.main([str(tmp_path / "piece_1.npz"), "--coverage", str(reads_npz), "-o", str(wrong), "-q"]) == 1
+    assert "holds the reads of another scan or piece" in capsys.readouterr().err and not wrong.exists()
     merged = tmp_path / "merged.tsv"
     assert predict.main([*map(str, reversed(scores)), "-o", str(merged), "--survey",
                          str(tmp_path / "merged.survey.tsv"), "-q"]) == 0

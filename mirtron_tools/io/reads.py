@@ -197,6 +197,23 @@ class ReadEvidence:
                             [self.reads[row] for row in rows], self.flank, self.scan)
 
 
+def merge_evidence(parts: Sequence[ReadEvidence], sources: Sequence[str]) -> ReadEvidence:
+    """Several reads NPZs of one set of samples (e.g. of several encoded NPZs) as one; ids unique."""
+    first = parts[0]
+    seen: dict[str, str] = {}
+    for part, source in zip(parts, sources):
+        if part.samples != first.samples or part.flank != first.flank:
+            raise InputError(source, f"holds the reads of samples {part.samples} (flank {part.flank}) but "
+                             f"{sources[0]} of {first.samples} (flank {first.flank}): give reads of the same samples")
+        for identifier in part.ids:
+            if identifier in seen:
+                raise InputError(source, f"id '{identifier}' is also in {seen[identifier]}; ids must be unique")
+            seen[identifier] = source
+    return ReadEvidence([identifier for part in parts for identifier in part.ids], first.samples,
+                        first.library_sizes, np.concatenate([part.values for part in parts]),
+                        [item for part in parts for item in part.reads], first.flank, None)
+
+
 def sample_names(paths: Sequence[str]) -> list[str]:
     """Sample names from alignment file names (extension dropped; made unique with the file's position)."""
     import os
