@@ -32,6 +32,7 @@ from .attribution import (
 from .encoding import DEFAULT_MAX_LENGTH
 from .errors import InputError, ModelError
 from .inference import Scorer
+from .progress import no_progress
 from .scoring import ModelInputs, Scored
 
 if TYPE_CHECKING:
@@ -333,7 +334,7 @@ def explain(request: ExplainRequest, create_plots: bool = False, engine: Callabl
                                      else (10 if request.top is None else request.top)), request.batch_size, request.threads)
     lengths = LengthCheck.from_manifest(manifest)
     stats = HairpinStats()
-    progress = (progress_factory or _no_progress)(request.method, plan.expected)
+    progress = (progress_factory or no_progress)(request.method, plan.expected)
     plot_folder = Path(request.plots) if request.plots else None
     try:
         with contextlib.ExitStack() as outputs:
@@ -369,13 +370,3 @@ def explain(request: ExplainRequest, create_plots: bool = False, engine: Callabl
                 f", {request.aggregate}" if request.aggregate else "")
 
 
-class _NoProgress:
-    def __call__(self, count: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _no_progress(label: str, total: int | None) -> _NoProgress:
-    return _NoProgress()

@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from .encoding import DEFAULT_MAX_LENGTH
+from .progress import no_progress
 
 logger = logging.getLogger("mirtron_tools.predict")
 
@@ -77,15 +78,8 @@ def predict(request: PredictRequest, engine: Callable[[], None] = lambda: None, 
     for path in inputs:  # the first records of each input, before any model is read
         sniff_hairpins(path)
     request.pieces = _scan_pieces(request, inputs, output_format) if len(inputs) > 1 else inputs
-    _score(request, output_format, engine, progress_factory or _NoProgress)
+    _score(request, output_format, engine, progress_factory or no_progress)
 
-
-class _NoProgress:
-    def __call__(self, count: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def _scan_pieces(request: PredictRequest, inputs: list[str], output_format: str) -> list[str]:

@@ -16,3 +16,18 @@ class ProgressCounter(Protocol):
 
 #: ``progress(label, total)`` -> a counter of finished items
 ProgressFactory = Callable[[str, int], ProgressCounter]
+
+
+class NoProgress:
+    """A counter that shows nothing (the default of the library's entry points)."""
+
+    def __call__(self, count: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def no_progress(label: str = "", total: int | None = None) -> NoProgress:
+    """A :data:`ProgressFactory` that shows nothing."""
+    return NoProgress()

@@ -16,6 +16,7 @@ import numpy as np
 
 from .coverage import DEFAULT_FLANK
 from .io.bam import ReadFilter
+from .progress import no_progress
 
 logger = logging.getLogger("mirtron_tools.coverage")
 
@@ -62,11 +63,11 @@ def collect(request: CollectRequest, progress_factory: Callable[[str, int], Any]
         logger.warning(note)
     logger.info("%d candidates, %d alignment file(s), %d mapped reads in all", len(encoded),
                 len(request.alignments), inputs.library_size)
-    progress = (progress_factory or _no_progress)("counting reads", len(encoded))
+    progress = (progress_factory or no_progress)("counting reads", len(encoded))
     results = collect_coverage(regions, encoded.structures, inputs, request.flank, read_filter, request.threads,
                                progress)
     progress.close()
-    progress = (progress_factory or _no_progress)("read signatures", len(encoded))
+    progress = (progress_factory or no_progress)("read signatures", len(encoded))
     evidence = collect_evidence(encoded, regions, inputs, read_filter, request.flank, request.encoded,
                                 request.threads, progress)
     progress.close()
@@ -93,13 +94,3 @@ def collect(request: CollectRequest, progress_factory: Callable[[str, int], Any]
     return evidence
 
 
-class _NoProgress:
-    def __call__(self, count: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _no_progress(label: str, total: int) -> _NoProgress:
-    return _NoProgress()

@@ -30,6 +30,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .coverage import loop_centre
+
 #: a read's 5' end counts as at the intron's first nt within this many nt
 DONOR_TOLERANCE = 1
 #: a read's 3' end counts as at the acceptor when it is the intron's last nt or up to this many nt before it
@@ -166,16 +168,6 @@ def pair_table(structure: str) -> np.ndarray:
             opening = stack.pop()
             partners[opening], partners[position] = position, opening
     return partners
-
-
-def loop_centre(structure: str) -> float:
-    """Position between the 5p and 3p arms: the middle of the first hairpin loop (middle of the
-    sequence when nothing pairs)."""
-    first_close = structure.find(")")
-    last_open = structure.rfind("(", 0, first_close) if first_close > 0 else -1
-    if first_close < 0 or last_open < 0:
-        return (len(structure) - 1) / 2
-    return (last_open + first_close) / 2
 
 
 def _nearest_partner(partners: np.ndarray, position: int) -> int | None:
